@@ -1,0 +1,56 @@
+// Evaluates expressions on the model: date arithmetic in days, weeks, calendar months,
+// business days (the workflow's calendar) and billing cycles (the account's read cycle).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/model.h"
+
+namespace ccaflow {
+
+// An expression that cannot be evaluated (a date past the read schedule, billing cycles
+// with no read cycle to count them on, an index out of range).
+struct EvalError {
+  const ast::Expr* at;
+  std::string message;
+};
+
+struct EvalScope {
+  int phase = -1;                 // index into model.phases for enroll/switch
+  int cycle = 0;                  // read cycle (1-based) for switch and billing cycles
+  std::optional<Date> read;       // the read date a submission is computed for
+  std::vector<Value>* slots = nullptr;  // rule variables
+};
+
+class Evaluator {
+ public:
+  explicit Evaluator(const Model& model) : model_(model) {}
+
+  // Values of parameters and due dates of tasks, filled in as the dates pass goes.
+  std::map<const ast::Param*, Value> params;
+  std::map<const ast::Task*, Date> task_dates;
+  std::map<const ast::Phase*, int> phase_index;
+
+  Value eval(const ast::Expr& e, const EvalScope& scope) const;
+  Date eval_date(const ast::Expr& e, const EvalScope& scope) const { return eval(e, scope).date; }
+
+  Date shift(Date date, const ast::Duration& d, int sign, const EvalScope& scope, const ast::Expr& at) const;
+  // The notice's window (per cycle, or across every cycle of the phase when cycle == 0).
+  WindowDates notice_window(int phase, int cycle, int notice) const;
+  int billing_cycle_of(int phase, int cycle, Date date) const;
+
+ private:
+  Value member(const ast::Expr& e, const Value& object, const EvalScope& scope) const;
+  Value call(const ast::Expr& e, const EvalScope& scope) const;
+  Value notices_of(int phase, int cycle, std::optional<ast::Stage> stage) const;
+
+  const Model& model_;
+};
+
+// Three-way ordering of comparable values (numbers, dates, texts, booleans).
+int compare_values(const Value& a, const Value& b);
+
+}  // namespace ccaflow

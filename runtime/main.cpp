@@ -1,0 +1,166 @@
+// ccaflow: the command line. Thin by design: each command parses its options with CLI11
+// and calls into the compiler and runtime libraries.
+//
+// Exit status (the contract other tools rely on): 0 success; 1 errors in the workflow or
+// its inputs; 2 bad command-line usage; 3 a task failed; 4 database busy or unknown schema;
+// 5 the workflow differs from the one stored in the database.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <iostream>
+#include <map>
+
+#include "compiler/compiler.h"
+#include "compiler/eval.h"
+#include "runtime/plan.h"
+
+namespace {
+
+using namespace ccaflow;
+
+constexpr int kOk = 0, kInputError = 1, kUsage = 2;
+
+struct CheckOptions {
+  std::vector<std::string> files;
+  std::string dump;
+};
+
+struct PlanOptions {
+  std::string file;
+  std::string customers;
+  std::string as_of;
+  std::vector<std::string> sets;
+  std::string format = "text";
+};
+
+bool parse_sets(const std::vector<std::string>& sets, std::map<std::string, std::string>& out) {
+  for (const std::string& s : sets) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "ccaflow: error: --set takes NAME=VALUE, not `" << s << "`\n";
+      return false;
+    }
+    out[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return true;
+}
+
+// Prints diagnostics and --set problems; returns the exit status they call for.
+int report(const CompileResult& result) {
+  std::cerr << result.render_diagnostics();
+  for (const std::string& e : result.program->usage_errors) std::cerr << "ccaflow: error: " << e << "\n";
+  if (!result.program->usage_errors.empty()) return kUsage;
+  return result.diagnostics.has_errors() ? kInputError : kOk;
+}
+
+int run_check(const CheckOptions& options) {
+  int status = kOk;
+  for (const std::string& file : options.files) {
+    CompileResult result = compile(file);
+    int s = report(result);
+    if (s != kOk) {
+      status = std::max(status, s);
+      continue;
+    }
+    const Model& model = result.program->model;
+    if (options.dump == "ast") {
+      for (const LoadedModule& m : result.program->modules) std::cout << ast::dump(*m.ast);
+    } else if (options.dump == "graph") {
+      for (int v : result.graph->order()) {
+        const TaskNode& n = result.graph->nodes()[static_cast<std::size_t>(v)];
+        std::vector<std::string> deps;
+        for (int d : n.deps) deps.push_back(result.graph->nodes()[static_cast<std::size_t>(d)].id);
+        std::cout << fmt::format("{} {} {}..{} <- [{}]\n", node_kind_name(n.kind), n.id, format_date(n.earliest),
+                                 format_date(n.latest), fmt::join(deps, ", "));
+      }
+    }
+    std::size_t rules = 0;
+    for (const RuleOutcome& o : model.outcomes) rules += o.pass;
+    std::cout << fmt::format("{}: ok: {} ({}), {} phase{}, {} tasks, {} rule checks passed\n", file, model.title, model.cca,
+                             model.phases.size(), model.phases.size() == 1 ? "" : "s", result.graph->nodes().size(), rules);
+  }
+  return status;
+}
+
+int run_plan(const PlanOptions& options) {
+  CompileOptions compile_options;
+  if (!parse_sets(options.sets, compile_options.overrides)) return kUsage;
+  std::optional<Date> as_of;
+  if (!options.as_of.empty()) {
+    as_of = parse_date(options.as_of);
+    if (!as_of) {
+      std::cerr << "ccaflow: error: --as-of takes a date as YYYY-MM-DD, not `" << options.as_of << "`\n";
+      return kUsage;
+    }
+  }
+  CompileResult result = compile(options.file, compile_options);
+  int status = report(result);
+  if (status == kUsage || !result.graph) return status == kOk ? kInputError : status;
+
+  std::optional<CustomerPlan> customers;
+  std::string customer_file = options.customers;
+  if (customer_file.empty() && result.program->model.customers) customer_file = *result.program->model.customers;
+  if (!customer_file.empty()) {
+    std::vector<std::string> errors;
+    AssignOptions assign;
+    assign.progress = true;
+    customers = assign_customers(*result.program, customer_file, errors, assign);
+    for (const std::string& e : errors) std::cerr << e;
+    if (!customers) return kInputError;
+  }
+  PlanView view{*result.program, *result.graph, customers ? &*customers : nullptr, as_of, options.file};
+  if (options.format == "json") {
+    nlohmann::json doc = plan_json(view);
+    doc["ok"] = status == kOk;
+    std::cout << doc.dump(2) << "\n";
+  } else if (options.format == "dot") {
+    std::cout << plan_dot(view);
+  } else {
+    std::cout << plan_text(view);
+  }
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ccaflow: plans and runs a Community Choice Aggregator's customer enrollment.\n"
+               "Exit status: 0 ok, 1 errors in the workflow or its inputs, 2 bad usage."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+
+  CheckOptions check;
+  CLI::App* check_cmd = app.add_subcommand("check", "Compile workflow files and print diagnostics; exit 0 when there are no errors");
+  check_cmd->add_option("FILE", check.files, "Workflow files (.flow)")->required();
+  check_cmd->add_option("--dump", check.dump, "Also print an intermediate stage: ast or graph")
+      ->check(CLI::IsMember({"ast", "graph"}));
+
+  PlanOptions plan;
+  CLI::App* plan_cmd = app.add_subcommand(
+      "plan", "Dry run: the compiled schedule and what it would do to the given accounts; writes nothing");
+  plan_cmd->add_option("FILE", plan.file, "The workflow file")->required();
+  plan_cmd->add_option("--customers", plan.customers, "Customer CSV (default: the workflow's `customers` file, if any)");
+  plan_cmd->add_option("--as-of", plan.as_of, "Mark what is past or due on this date (YYYY-MM-DD)");
+  plan_cmd->add_option("--set", plan.sets, "Override a parameter: NAME=VALUE (repeatable)");
+  plan_cmd->add_option("--format", plan.format, "Output: text (a calendar), json, or dot (Graphviz)")
+      ->check(CLI::IsMember({"text", "json", "dot"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsage;
+  }
+  try {
+    if (check_cmd->parsed()) return run_check(check);
+    if (plan_cmd->parsed()) return run_plan(plan);
+  } catch (const std::exception& e) {
+    std::cerr << "ccaflow: error: " << e.what() << "\n";
+    return kInputError;
+  }
+  return kUsage;
+}
