@@ -397,7 +397,7 @@ class DatePass {
               info.value = *parsed;
               info.overridden = true;
             } else {
-              program_.usage_errors.push_back(fmt::format("--set {}={}: `{}` holds {}, as in {}", it->first, it->second,
+              program_.usage_errors.push_back(fmt::format("--set {}={}: `{}` holds a {}, as in {}", it->first, it->second,
                                                           info.name, type_name(TypeRef{value.type}), value_to_string(value)));
             }
           }
@@ -447,6 +447,10 @@ class DatePass {
     return program_.modules.front();
   }
 
+  static const char* node_word(const GateInfo& gate) {
+    return gate.decl->kind == ast::TaskKind::kGate ? "gate" : "milestone";
+  }
+
   // A gate due before what it waits for, or a phase enrolled before its gates, is a plan
   // that cannot happen as written.
   void check_dependencies() {
@@ -459,8 +463,9 @@ class DatePass {
         const GateInfo& other = model_.gates[static_cast<std::size_t>(dep)];
         if (other.due > gate.due) {
           auto& d = diagnostics_.error(where(m, name.id),
-                                       fmt::format("{} is due {}, before {} it waits for (due {})", gate.id,
-                                                   format_date(gate.due), other.id, format_date(other.due)));
+                                       fmt::format("{} {} is due {}, before {} {} that it needs (due {}): move one of the dates",
+                                                   node_word(gate), gate.id, format_date(gate.due), node_word(other),
+                                                   other.id, format_date(other.due)));
           d.notes.push_back({where(loaded(other.module), other.decl->id), other.id + " is defined here"});
         }
       }
@@ -474,9 +479,10 @@ class DatePass {
         const GateInfo& gate = model_.gates[static_cast<std::size_t>(dep)];
         if (gate.due > phase.enroll) {
           auto& d = diagnostics_.error(where(m, *phase.decl->enroll),
-                                       fmt::format("phase {} enrolls on {}, before {} it depends on is due ({}): "
-                                                   "move the enrollment date or the gate",
-                                                   phase.id, format_date(phase.enroll), gate.id, format_date(gate.due)));
+                                       fmt::format("phase {} enrolls on {}, before {} {} that it needs (due {}): "
+                                                   "move the enrollment date or the {}",
+                                                   phase.id, format_date(phase.enroll), node_word(gate), gate.id,
+                                                   format_date(gate.due), node_word(gate)));
           d.notes.push_back({where(loaded(gate.module), gate.decl->id), gate.id + " is defined here"});
         }
       }

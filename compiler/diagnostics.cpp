@@ -56,7 +56,18 @@ std::string render_location_line(const SourceManager& sources, Location where,
   if (caret > line.size()) caret = line.size();
   std::size_t length = std::max<std::size_t>(1, where.length);
   if (caret + length > line.size()) length = std::max<std::size_t>(1, line.size() - caret);
-  out += std::string(caret, ' ');
+  // Columns count bytes; the caret goes under the character, so count characters (a BOM is none).
+  std::size_t shown = 0;
+  for (std::size_t i = 0; i < caret; ++i) {
+    auto byte = static_cast<unsigned char>(line[i]);
+    if ((byte & 0xC0) == 0x80) continue;
+    if (line.substr(i, 3) == "\xEF\xBB\xBF") {
+      i += 2;
+      continue;
+    }
+    ++shown;
+  }
+  out += std::string(shown, ' ');
   out += '^';
   if (length > 1) out += std::string(length - 1, '~');
   out += '\n';

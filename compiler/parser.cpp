@@ -94,11 +94,13 @@ std::string rephrase(const std::string& message, const antlr4::Token* offending)
     if (at == std::string::npos) return {};
     std::string list = message.substr(at + 11);
     if (!list.empty() && list.front() == '{') {
+      if (list.find("ID") != std::string::npos) return "a name";
       std::size_t commas = 0;
       for (char c : list) commas += c == ',';
       if (commas >= 6) return {};
       list = list.substr(1, list.size() - 2);
     }
+    if (list == "ID") return "a name";
     std::string out;
     for (char c : list) out += c == '\'' ? '`' : c;
     if (out == "<EOF>") out = "end of file";
@@ -695,7 +697,8 @@ std::unique_ptr<ast::Module> parse_module(const SourceManager& sources, FileId i
   if (!check_encoding(file, id, diagnostics)) return nullptr;
 
   std::string text = file.text;
-  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.replace(0, 3, "   ");  // a BOM, kept column-neutral
+  // A BOM is one character to ANTLR and to byte_column(), so a single space keeps columns right.
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.replace(0, 3, " ");
   antlr4::ANTLRInputStream input(text);
   FlowLexer lexer(&input);
   lexer.removeErrorListeners();

@@ -40,7 +40,9 @@ class TypeChecker {
     if (found.kind == Type::kError || found == wanted) return;
     if (wanted.kind == Type::kList && found.kind == Type::kList && found.element == Type::kError) return;
     std::string hint;
-    if (wanted.kind == Type::kDuration && found.kind == Type::kNumber) {
+    if (wanted.kind == Type::kDuration && found.kind == Type::kNumber && e.kind == ast::ExprKind::kName) {
+      hint = fmt::format(": define it with a unit, as in `param {} = 5 business days`", show(e));
+    } else if (wanted.kind == Type::kDuration && found.kind == Type::kNumber) {
       hint = fmt::format(": add a unit, as in `{} days` (or business days, weeks, months, billing cycles)", show(e));
     } else if (wanted.kind == Type::kDate && found.kind == Type::kText) {
       hint = ": write dates without quotes, as YYYY-MM-DD";

@@ -130,7 +130,7 @@ qualifiedName : parts+=ident ('.' parts+=ident)* ;
 
 // Words that are keywords in one place but ordinary names elsewhere.
 ident
-  : ID | 'enroll' | 'switch' | 'read' | 'cycle' | 'notice' | 'phase' | 'file'
+  : ID | 'enroll' | 'switch' | 'read' | 'file'
   | 'owner' | 'due' | 'sender' | 'template' | 'select' | 'cca' | 'utility'
   | 'customers' | 'calendar' | 'reads' | 'weekend' | 'holiday' | 'submit'
   | 'retry' | 'deadline' | 'pre' | 'post' | 'on' | 'billing' | 'business'
