@@ -23,7 +23,8 @@ CompileResult compile(const std::string& path, CompileOptions options) {
   resolve_imports(program, path, diagnostics);
   if (diagnostics.has_errors() || program.modules.empty()) return result;
   resolve_names(program, diagnostics);
-  if (diagnostics.has_errors()) return result;
+  // Types are checked even after unknown names (which type as unknown and stay quiet), so a
+  // damaged file reports its misspellings and its type errors in one go.
   check_types(program, diagnostics);
   if (diagnostics.has_errors()) return result;
   evaluate_dates(program, diagnostics);

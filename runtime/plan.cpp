@@ -74,6 +74,7 @@ std::optional<CustomerPlan> assign_customers(const Program& program, const std::
       if (selectors[p].matches(account)) matched.push_back(p);
     }
     if (matched.empty()) {
+      if (plan.unassigned == 0) plan.unassigned_line = account.line;
       if (plan.unassigned_examples.size() < options.examples) {
         plan.unassigned_examples.push_back(fmt::format("{} (line {}: {}, {}, {})", account.id, account.line,
                                                        customer_class_name(account.customer_class), account.rate_schedule,
@@ -83,6 +84,7 @@ std::optional<CustomerPlan> assign_customers(const Program& program, const std::
       continue;
     }
     if (matched.size() > 1) {
+      if (plan.overlapping == 0) plan.overlapping_line = account.line;
       if (plan.overlapping_examples.size() < options.examples) {
         std::vector<std::string> names;
         for (std::size_t p : matched) names.push_back(model.phases[p].id);
@@ -99,15 +101,15 @@ std::optional<CustomerPlan> assign_customers(const Program& program, const std::
   for (const DataError& e : reader.errors()) errors.push_back(render_data_error(path, e));
   if (!reader.ok()) return std::nullopt;
   if (plan.unassigned > 0) {
-    errors.push_back(fmt::format("{}: error: {} {} in no phase: every eligible account must be in exactly one phase "
+    errors.push_back(fmt::format("{}:{}:1: error: {} {} in no phase: every eligible account must be in exactly one phase "
                                  "(widen a phase's `select`, add a phase, or `exclude` them); the first: {}\n",
-                                 path, with_commas(plan.unassigned), plan.unassigned == 1 ? "account is" : "accounts are",
+                                 path, plan.unassigned_line, with_commas(plan.unassigned), plan.unassigned == 1 ? "account is" : "accounts are",
                                  fmt::join(plan.unassigned_examples, "; ")));
   }
   if (plan.overlapping > 0) {
-    errors.push_back(fmt::format("{}: error: {} {} in two or more phases: narrow the phases' `select` so they do not "
+    errors.push_back(fmt::format("{}:{}:1: error: {} {} in two or more phases: narrow the phases' `select` so they do not "
                                  "overlap; the first: {}\n",
-                                 path, with_commas(plan.overlapping), plan.overlapping == 1 ? "account is" : "accounts are",
+                                 path, plan.overlapping_line, with_commas(plan.overlapping), plan.overlapping == 1 ? "account is" : "accounts are",
                                  fmt::join(plan.overlapping_examples, "; ")));
   }
   if (plan.unassigned > 0 || plan.overlapping > 0) return std::nullopt;
@@ -190,8 +192,13 @@ std::string plan_text(const PlanView& view) {
 
   line("");
   line("Milestones and gates");
+  std::vector<const TaskNode*> gates;
   for (const TaskNode& node : graph.nodes()) {
-    if (node.kind != NodeKind::kGate && node.kind != NodeKind::kMilestone) continue;
+    if (node.kind == NodeKind::kGate || node.kind == NodeKind::kMilestone) gates.push_back(&node);
+  }
+  std::stable_sort(gates.begin(), gates.end(), [](const TaskNode* a, const TaskNode* b) { return a->latest < b->latest; });
+  for (const TaskNode* gate_node : gates) {
+    const TaskNode& node = *gate_node;
     const GateInfo& gate = model.gates[static_cast<std::size_t>(node.gate)];
     std::vector<std::string> needs;
     for (int d : node.deps) needs.push_back(graph.nodes()[static_cast<std::size_t>(d)].id);

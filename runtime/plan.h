@@ -28,6 +28,7 @@ struct CustomerPlan {
   std::vector<std::vector<std::size_t>> cycle_accounts;  // [phase][cycle - 1]
   std::size_t unassigned = 0, overlapping = 0;
   std::vector<std::string> unassigned_examples, overlapping_examples;
+  std::size_t unassigned_line = 0, overlapping_line = 0;  // where the first of each is
 };
 
 struct AssignOptions {

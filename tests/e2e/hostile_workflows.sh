@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Hostile workflow files get diagnostics and exit 1 quickly: never a crash or a hang.
+source "$(dirname "$0")/lib.sh"
+
+python3 - <<'PY'
+open("parens.flow", "w").write("param p = " + "(" * 20000 + "1" + ")" * 20000 + "\n")
+open("nots.flow", "w").write("assert " + "not " * 20000 + "true\n")
+open("chain.flow", "w").write("param p = 1" + " + 1" * 100000 + "\n")
+open("huge.flow", "w").write(("# " + "x" * 98 + "\n") * 104858)  # 10 MB of text
+open("nul.flow", "wb").write(b'workflow "A\x00B" {}\n')
+open("latin1.flow", "wb").write(b'workflow "Caf\xe9" {}\n')
+open("garbage.flow", "wb").write(bytes(range(1, 128)) * 500)
+PY
+expect_exit 1 "20,000 nested parentheses" -- timeout 20 "$ccaflow" check parens.flow
+expect_in err.txt "parens.flow:1:75: error: brackets nested more than 64 deep" "nesting diagnostic"
+expect_exit 1 "20,000 nested nots" -- timeout 20 "$ccaflow" check nots.flow
+expect_in err.txt "nested too deeply" "deep expression diagnostic"
+expect_exit 1 "a 100,000-term sum" -- timeout 20 "$ccaflow" check chain.flow
+expect_in err.txt "nested too deeply" "long chain diagnostic"
+expect_exit 1 "10 MB of text" -- timeout 20 "$ccaflow" check huge.flow
+expect_in err.txt "huge.flow:1:1: error: file is 10590658 bytes, over the 1048576 byte limit" "size diagnostic"
+expect_exit 1 "NUL bytes" -- timeout 20 "$ccaflow" check nul.flow
+expect_in err.txt "nul.flow:1:12: error: NUL byte in workflow file" "NUL diagnostic"
+expect_exit 1 "invalid UTF-8" -- timeout 20 "$ccaflow" check latin1.flow
+expect_in err.txt "latin1.flow:1:14: error: invalid UTF-8 byte 0xE9" "UTF-8 diagnostic"
+expect_exit 1 "binary garbage" -- timeout 20 "$ccaflow" check garbage.flow
+expect_in err.txt "garbage.flow:" "garbage diagnostic"
+expect_exit 1 "a directory" -- timeout 20 "$ccaflow" check .
+expect_in err.txt "is a directory" "directory diagnostic"
+expect_exit 1 "a missing file" -- timeout 20 "$ccaflow" check missing.flow
+expect_in err.txt "missing.flow: error: cannot read the workflow file: No such file or directory" "missing file diagnostic"
+finish
