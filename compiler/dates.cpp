@@ -114,21 +114,15 @@ class DatePass {
     }
   }
 
+  // The declaration a workflow header names, and the module it is declared in.
   template <typename T>
   std::pair<const T*, const LoadedModule*> find_decl(const ast::QualifiedName& name) {
     const LoadedModule& root = program_.root();
+    auto symbol = program_.lookup(root, name.parts);
+    if (!symbol) return {nullptr, nullptr};
     const LoadedModule* module = &root;
-    std::string last = name.parts.back();
-    if (name.parts.size() == 2) {
-      auto it = root.imports.find(name.parts[0]);
-      if (it == root.imports.end()) return {nullptr, nullptr};
-      for (const LoadedModule& m : program_.modules) {
-        if (m.ast.get() == it->second) module = &m;
-      }
-    }
-    auto s = module->symbols.find(last);
-    if (s == module->symbols.end()) return {nullptr, nullptr};
-    return {static_cast<const T*>(s->second.decl), module};
+    if (name.parts.size() == 2) module = &program_.loaded(root.imports.at(name.parts[0]));
+    return {static_cast<const T*>(symbol->decl), module};
   }
 
   void calendar() {
@@ -263,17 +257,8 @@ class DatePass {
   }
 
   const void* task_named(const LoadedModule& module, const ast::QualifiedName& name) const {
-    const LoadedModule* target = &module;
-    if (name.parts.size() == 2) {
-      auto it = module.imports.find(name.parts[0]);
-      if (it == module.imports.end()) return nullptr;
-      for (const LoadedModule& m : program_.modules) {
-        if (m.ast.get() == it->second) target = &m;
-      }
-    }
-    auto s = target->symbols.find(name.parts.back());
-    if (s == target->symbols.end() || s->second.kind != RefKind::kTask) return nullptr;
-    return s->second.decl;
+    auto symbol = program_.lookup(module, name.parts);
+    return symbol && symbol->kind == RefKind::kTask ? symbol->decl : nullptr;
   }
 
   template <typename Graph>
@@ -440,12 +425,7 @@ class DatePass {
     return it == gate_index_.end() ? -1 : it->second;
   }
 
-  const LoadedModule& loaded(const ast::Module* m) const {
-    for (const LoadedModule& l : program_.modules) {
-      if (l.ast.get() == m) return l;
-    }
-    return program_.modules.front();
-  }
+  const LoadedModule& loaded(const ast::Module* m) const { return program_.loaded(m); }
 
   static const char* node_word(const GateInfo& gate) {
     return gate.decl->kind == ast::TaskKind::kGate ? "gate" : "milestone";

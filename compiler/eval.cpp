@@ -84,6 +84,19 @@ Value Evaluator::notices_of(int phase, int cycle, std::optional<ast::Stage> stag
   return list;
 }
 
+Value Evaluator::cycles_of(int phase) const {
+  Value list;
+  list.type = Type::kList;
+  for (const CycleInfo& c : model_.phases.at(phase).cycles) {
+    Value v;
+    v.type = Type::kCycle;
+    v.phase = phase;
+    v.cycle = c.cycle;
+    list.list.push_back(v);
+  }
+  return list;
+}
+
 Value Evaluator::member(const Expr& e, const Value& object, const EvalScope&) const {
   const std::string& m = e.text;
   if (object.type == Type::kPhase) {
@@ -93,18 +106,7 @@ Value Evaluator::member(const Expr& e, const Value& object, const EvalScope&) co
     if (m == "pre") return notices_of(object.phase, 0, ast::Stage::kPre);
     if (m == "post") return notices_of(object.phase, 0, ast::Stage::kPost);
     if (m == "notices") return notices_of(object.phase, 0, std::nullopt);
-    if (m == "cycles") {
-      Value list;
-      list.type = Type::kList;
-      for (const CycleInfo& c : p.cycles) {
-        Value v;
-        v.type = Type::kCycle;
-        v.phase = object.phase;
-        v.cycle = c.cycle;
-        list.list.push_back(v);
-      }
-      return list;
-    }
+    if (m == "cycles") return cycles_of(object.phase);
   } else if (object.type == Type::kCycle) {
     const CycleInfo& c = model_.phases.at(object.phase).cycles.at(object.cycle - 1);
     if (m == "switch" || m == "read") return Value::of_date(c.read);

@@ -41,6 +41,8 @@ class Evaluator {
   // The notice's window (per cycle, or across every cycle of the phase when cycle == 0).
   WindowDates notice_window(int phase, int cycle, int notice) const;
   int billing_cycle_of(int phase, int cycle, Date date) const;
+  // A list of the phase's read cycles (as cycle values).
+  Value cycles_of(int phase) const;
 
  private:
   Value member(const ast::Expr& e, const Value& object, const EvalScope& scope) const;

@@ -78,6 +78,27 @@ TypeRef attribute_type(Attribute attribute) {
   }
 }
 
+const LoadedModule& Program::loaded(const ast::Module* module) const {
+  for (const LoadedModule& m : modules) {
+    if (m.ast.get() == module) return m;
+  }
+  return modules.front();
+}
+
+std::optional<Symbol> Program::lookup(const LoadedModule& from, const std::vector<std::string>& parts) const {
+  const LoadedModule* target = &from;
+  if (parts.size() == 2) {
+    auto it = from.imports.find(parts[0]);
+    if (it == from.imports.end()) return std::nullopt;
+    target = &loaded(it->second);
+  } else if (parts.size() != 1) {
+    return std::nullopt;
+  }
+  auto s = target->symbols.find(parts.back());
+  if (s == target->symbols.end()) return std::nullopt;
+  return s->second;
+}
+
 const std::string& Program::path_of(const ast::Module& module) const {
   for (const LoadedModule& m : modules) {
     if (m.ast.get() == &module) return m.path;

@@ -166,7 +166,11 @@ struct Program {
   std::vector<std::string> usage_errors;
 
   LoadedModule& root() { return modules.front(); }
+  const LoadedModule& root() const { return modules.front(); }
   const std::string& path_of(const ast::Module& module) const;
+  const LoadedModule& loaded(const ast::Module* module) const;
+  // What a possibly qualified name (`jrc`, `sce.business_days`) names, seen from `from`.
+  std::optional<Symbol> lookup(const LoadedModule& from, const std::vector<std::string>& parts) const;
   Location where(const ast::Module& module, ast::NodeId id) const { return module.where(id); }
 };
 

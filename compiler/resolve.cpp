@@ -126,42 +126,17 @@ class Resolver {
       if (wanted(symbol.kind)) names.push_back(name);
     }
     for (const auto& [import_name, imported] : module.imports) {
-      const LoadedModule* target = find(imported);
-      if (target == nullptr) continue;
-      for (const auto& [name, symbol] : target->symbols) {
+      for (const auto& [name, symbol] : program_.loaded(imported).symbols) {
         if (wanted(symbol.kind)) names.push_back(import_name + "." + name);
       }
     }
     return names;
   }
 
-  const LoadedModule* find(const ast::Module* module) const {
-    for (const LoadedModule& m : program_.modules) {
-      if (m.ast.get() == module) return &m;
-    }
-    return nullptr;
-  }
-
-  // Resolves a possibly qualified name (`sce.business_days`) to a symbol.
-  std::optional<Symbol> lookup(const LoadedModule& module, const std::vector<std::string>& parts) const {
-    if (parts.size() == 1) {
-      if (auto it = module.symbols.find(parts[0]); it != module.symbols.end()) return it->second;
-      return std::nullopt;
-    }
-    if (parts.size() == 2) {
-      auto it = module.imports.find(parts[0]);
-      if (it == module.imports.end()) return std::nullopt;
-      const LoadedModule* target = find(it->second);
-      if (target == nullptr) return std::nullopt;
-      if (auto s = target->symbols.find(parts[1]); s != target->symbols.end()) return s->second;
-    }
-    return std::nullopt;
-  }
-
   // Binds a dependency list or a reference in a header to a declaration of one of `kinds`.
   std::optional<Symbol> bind_reference(const LoadedModule& module, const ast::QualifiedName& name,
                                        std::initializer_list<RefKind> kinds, const char* what) {
-    auto symbol = lookup(module, name.parts);
+    auto symbol = program_.lookup(module, name.parts);
     Location where = module.ast->where(name.id);
     if (!symbol) {
       if (name.parts.size() == 2 && !module.imports.contains(name.parts[0])) {
@@ -265,7 +240,7 @@ class Resolver {
     } else {
       parts = {name};
     }
-    if (auto symbol = lookup(*scope.module, parts)) {
+    if (auto symbol = program_.lookup(*scope.module, parts)) {
       bool allowed = symbol->kind == RefKind::kParam ||
                      (symbol->kind == RefKind::kTask && scope.context != Context::kSelector) ||
                      (symbol->kind == RefKind::kPhase &&

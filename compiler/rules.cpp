@@ -44,24 +44,10 @@ class RuleChecker {
  private:
   std::optional<std::pair<const ast::Rule*, const LoadedModule*>> find_rule(const LoadedModule& m,
                                                                            const ast::QualifiedName& name) {
-    const LoadedModule* target = &m;
-    if (name.parts.size() == 2) {
-      auto it = m.imports.find(name.parts[0]);
-      if (it == m.imports.end()) return std::nullopt;
-      for (const LoadedModule& l : program_.modules) {
-        if (l.ast.get() == it->second) target = &l;
-      }
-    }
-    auto s = target->symbols.find(name.parts.back());
-    if (s == target->symbols.end() || s->second.kind != ast::RefKind::kRule) return std::nullopt;
-    return std::make_pair(static_cast<const ast::Rule*>(s->second.decl), target);
-  }
-
-  const LoadedModule& loaded(const ast::Module* m) const {
-    for (const LoadedModule& l : program_.modules) {
-      if (l.ast.get() == m) return l;
-    }
-    return program_.modules.front();
+    auto symbol = program_.lookup(m, name.parts);
+    if (!symbol || symbol->kind != ast::RefKind::kRule) return std::nullopt;
+    const LoadedModule* target = name.parts.size() == 2 ? &program_.loaded(m.imports.at(name.parts[0])) : &m;
+    return std::make_pair(static_cast<const ast::Rule*>(symbol->decl), target);
   }
 
   // One rule instance: the variables bound so far and what they mean for messages.
@@ -82,16 +68,7 @@ class RuleChecker {
     std::vector<Value> items;
     if (q.source) {
       Value source = eval_.eval(*q.source, scope);
-      if (source.type == Type::kPhase) {
-        for (const CycleInfo& c : model_.phases.at(source.phase).cycles) {
-          Value v;
-          v.type = Type::kCycle;
-          v.phase = source.phase;
-          v.cycle = c.cycle;
-          items.push_back(v);
-        }
-        return items;
-      }
+      if (source.type == Type::kPhase) return eval_.cycles_of(source.phase).list;
       return source.list;
     }
     switch (q.kind) {
@@ -104,15 +81,7 @@ class RuleChecker {
         }
         break;
       case ast::QuantifierKind::kCycle:
-        if (in.phase >= 0) {
-          for (const CycleInfo& c : model_.phases.at(in.phase).cycles) {
-            Value v;
-            v.type = Type::kCycle;
-            v.phase = in.phase;
-            v.cycle = c.cycle;
-            items.push_back(v);
-          }
-        }
+        if (in.phase >= 0) items = eval_.cycles_of(in.phase).list;
         break;
       case ast::QuantifierKind::kNotice:
         for (std::size_t n = 0; n < model_.notices.size(); ++n) {
@@ -252,10 +221,10 @@ class RuleChecker {
     Location at = in.module->ast->where(s.id);
     if (in.notice >= 0) {
       const NoticeInfo& n = model_.notices.at(in.notice);
-      at = loaded(n.module).ast->where(n.decl->id);
+      at = n.module->where(n.decl->id);
     } else if (in.phase >= 0) {
       const PhaseInfo& p = model_.phases.at(in.phase);
-      at = loaded(p.module).ast->where(p.decl->id);
+      at = p.module->where(p.decl->id);
     }
     auto& d = diagnostics_.error(at, fmt::format("{} breaks rule {}{}: {}{}", where.empty() ? "the schedule" : where,
                                                  in.name, title, requirement, why));
