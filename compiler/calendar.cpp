@@ -11,13 +11,20 @@ bool BusinessCalendar::is_business_day(Date date) const {
   return !weekend_[weekday_index(date)] && !holidays_.contains(date);
 }
 
+bool BusinessCalendar::has_working_weekday() const {
+  return std::find(weekend_.begin(), weekend_.end(), false) != weekend_.end();
+}
+
 std::optional<std::string> BusinessCalendar::closed_reason(Date date) const {
   if (auto it = holidays_.find(date); it != holidays_.end()) return it->second;
   if (weekend_[weekday_index(date)]) return std::string(weekday_name(date));
   return std::nullopt;
 }
 
+// A calendar without a working weekday is reported by the dates pass; these guards keep the
+// loops below finite whatever they are given.
 Date BusinessCalendar::add_business_days(Date date, int count) const {
+  if (!has_working_weekday()) return date;
   int step = count >= 0 ? 1 : -1;
   for (int left = count >= 0 ? count : -count; left > 0;) {
     date = add_days(date, step);
@@ -27,11 +34,13 @@ Date BusinessCalendar::add_business_days(Date date, int count) const {
 }
 
 Date BusinessCalendar::next_business_day(Date date) const {
+  if (!has_working_weekday()) return date;
   while (!is_business_day(date)) date = add_days(date, 1);
   return date;
 }
 
 Date BusinessCalendar::previous_business_day(Date date) const {
+  if (!has_working_weekday()) return date;
   while (!is_business_day(date)) date = add_days(date, -1);
   return date;
 }

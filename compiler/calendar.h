@@ -19,6 +19,8 @@ class BusinessCalendar {
   void add_holiday(Date date, std::string name) { holidays_[date] = std::move(name); }
 
   bool is_business_day(Date date) const;
+  // False when every day of the week is a weekend day: no date could ever be a business day.
+  bool has_working_weekday() const;
   // Why `date` is not a business day ("Saturday", "Thanksgiving Day"), or nullopt.
   std::optional<std::string> closed_reason(Date date) const;
   // Moves `count` business days forward (negative: backward); 0 returns the date itself.

@@ -141,6 +141,33 @@ TEST_F(CompileTest, TheTaskGraphHasOneNodePerGatePhaseNoticeAndReadCycle) {
   EXPECT_EQ(g.nodes()[static_cast<std::size_t>(g.critical_path().back())].id, "p.n.b");
 }
 
+TEST_F(CompileTest, AWindowCanBeAnchoredOnAGate) {
+  auto r = build(
+      "gate jrc owner joint due 2026-11-16\n"
+      "phase p { select true enroll 2027-02-01 }\n"
+      "notices n for each phase { pre a between 3 business days after jrc and 20 days after jrc.due }\n");
+  ASSERT_TRUE(r.ok()) << r.render_diagnostics();
+  const WindowDates& w = phase(r).cycles[0].windows[0];
+  EXPECT_EQ(format_date(w.start), "2026-11-19");
+  EXPECT_EQ(format_date(w.end), "2026-12-06");
+  // Naming the gate in the window makes the notice wait for it in the task graph.
+  int notice = r.graph->find("p.n.a");
+  ASSERT_GE(notice, 0);
+  ASSERT_EQ(r.graph->nodes()[static_cast<std::size_t>(notice)].deps.size(), 1u);
+}
+
+TEST_F(CompileTest, ACalendarWithoutBusinessDaysIsAnErrorNotAHang) {
+  auto r = build(
+      "calendar never { weekend monday, tuesday, wednesday, thursday, friday, saturday, sunday }\n"
+      "gate g owner cca due 2027-01-04\n");
+  EXPECT_TRUE(r.ok());  // the workflow uses sce.business_days, not this one
+  BusinessCalendar closed;
+  for (unsigned d = 0; d < 7; ++d) closed.set_weekend(d, true);
+  Date day = *parse_date("2027-01-04");
+  EXPECT_EQ(closed.add_business_days(day, 5), day);
+  EXPECT_EQ(closed.next_business_day(day), day);
+}
+
 TEST(Workflows, EveryShippedWorkflowCompiles) {
   for (const auto& entry : fs::directory_iterator(kSource + "/workflows")) {
     auto r = compile(entry.path().string());

@@ -142,6 +142,10 @@ class DatePass {
         }
         model_.calendar.set_weekend(static_cast<unsigned>(it - kDays.begin()), true);
       }
+      if (!model_.calendar.has_working_weekday()) {
+        diagnostics_.error(where(*module, cal->id), fmt::format("calendar `{}` makes every day of the week a weekend: "
+                                                                "it has no business days", cal->name));
+      }
     }
     std::map<Date, ast::NodeId> seen;
     for (const auto& h : cal->holidays) {
