@@ -79,12 +79,12 @@ std::string dump(const Module& m) {
   for (const auto& c : m.calendars) line(out, 1, fmt::format("calendar {} ({} holidays)", c.name, c.holidays.size()));
   for (const auto& r : m.reads) line(out, 1, fmt::format("reads {} file={}", r.name, r.file.value_or("-")));
   for (const auto& t : m.tasks) {
-    line(out, 1, fmt::format("{} {} owner={} due={} after=[{}]", t.kind == TaskKind::kGate ? "gate" : "milestone", t.name,
+    line(out, 1, fmt::format("{} {} owner={} due={} needs=[{}]", t.kind == TaskKind::kGate ? "gate" : "milestone", t.name,
                              t.owner.value_or("-"), t.due ? expr_to_string(*t.due) : "-", deps(t.after)));
   }
   for (const auto& x : m.excludes) line(out, 1, fmt::format("exclude \"{}\" when {}", x.reason, expr_to_string(*x.when)));
   for (const auto& p : m.phases) {
-    line(out, 1, fmt::format("phase {} select={} enroll={} after=[{}]", p.name, p.select ? expr_to_string(*p.select) : "-",
+    line(out, 1, fmt::format("phase {} select={} enroll={} needs=[{}]", p.name, p.select ? expr_to_string(*p.select) : "-",
                              p.enroll ? expr_to_string(*p.enroll) : "-", deps(p.after)));
   }
   for (const auto& s : m.notice_sets) {
@@ -102,7 +102,7 @@ std::string dump(const Module& m) {
           break;
         case WindowKind::kOn: window = "on " + expr_to_string(*w.from); break;
       }
-      line(out, 2, fmt::format("{} {} {} sender={} template={} after=[{}]", n.stage == Stage::kPre ? "pre" : "post", n.name,
+      line(out, 2, fmt::format("{} {} {} sender={} template={} needs=[{}]", n.stage == Stage::kPre ? "pre" : "post", n.name,
                                window, n.sender.value_or("-"), n.template_path.value_or("-"), deps(n.after)));
     }
   }
