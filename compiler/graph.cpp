@@ -3,6 +3,7 @@
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/topological_sort.hpp>
 #include <fmt/format.h>
+#include <queue>
 
 #include "compiler/eval.h"
 
@@ -142,7 +143,34 @@ void TaskGraph::analyse(Diagnostics& diagnostics) {
     diagnostics.error(Location{}, "the task graph has a dependency cycle");
     return;
   }
-  order_.assign(reversed.rbegin(), reversed.rend());
+  // Boost's order is valid but follows its depth-first search. For people and tools the
+  // order is made deterministic and readable: among the tasks whose dependencies are
+  // placed, the earliest first (then the order they were declared in).
+  std::vector<int> waiting(nodes_.size(), 0);
+  std::vector<std::vector<int>> dependents(nodes_.size());
+  for (std::size_t v = 0; v < nodes_.size(); ++v) {
+    for (int dep : nodes_[v].deps) {
+      ++waiting[v];
+      dependents[static_cast<std::size_t>(dep)].push_back(static_cast<int>(v));
+    }
+  }
+  auto later = [&](int a, int b) {
+    const TaskNode& x = nodes_[static_cast<std::size_t>(a)];
+    const TaskNode& y = nodes_[static_cast<std::size_t>(b)];
+    return std::tie(x.earliest, a) > std::tie(y.earliest, b);
+  };
+  std::priority_queue<int, std::vector<int>, decltype(later)> ready(later);
+  for (std::size_t v = 0; v < nodes_.size(); ++v) {
+    if (waiting[v] == 0) ready.push(static_cast<int>(v));
+  }
+  while (!ready.empty()) {
+    int v = ready.top();
+    ready.pop();
+    order_.push_back(v);
+    for (int next : dependents[static_cast<std::size_t>(v)]) {
+      if (--waiting[static_cast<std::size_t>(next)] == 0) ready.push(next);
+    }
+  }
   // Critical path: from the task that finishes last, follow at each step the dependency
   // that finishes last, i.e. the one that holds the task back.
   std::vector<int> binding(nodes_.size(), -1);
