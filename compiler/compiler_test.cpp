@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "compiler/eval.h"
+#include "compiler/source_files.h"
 
 namespace ccaflow {
 namespace {
@@ -175,6 +176,30 @@ TEST(Workflows, EveryShippedWorkflowCompiles) {
   }
   auto example = compile(kSource + "/examples/territory/territory.flow");
   EXPECT_TRUE(example.ok()) << example.render_diagnostics();
+}
+
+}  // namespace
+}  // namespace ccaflow
+
+namespace ccaflow {
+namespace {
+
+TEST(StoredFilesTest, ARunRecompilesFromTheFilesItRead) {
+  auto first = compile(kSource + "/examples/territory/territory.flow");
+  ASSERT_TRUE(first.ok()) << first.render_diagnostics();
+  const auto& inputs = first.program->inputs;
+  EXPECT_EQ(inputs.size(), 4u);  // the workflow, sce.flow, rule23.flow and the read schedule
+  StoredFiles stored(inputs);
+  CompileOptions options;
+  options.files = &stored;
+  options.stdlib_dir = first.program->options.stdlib_dir;
+  auto again = compile(kSource + "/examples/territory/territory.flow", options);
+  ASSERT_TRUE(again.ok()) << again.render_diagnostics();
+  EXPECT_EQ(again.graph->nodes().size(), first.graph->nodes().size());
+  EXPECT_EQ(again.program->inputs, inputs);
+
+  auto missing = compile("/nowhere/else.flow", options);
+  EXPECT_NE(missing.render_diagnostics().find("not among the run's stored files"), std::string::npos);
 }
 
 }  // namespace

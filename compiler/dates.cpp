@@ -170,16 +170,14 @@ class DatePass {
     fs::path path = fs::path(module->ast->directory) / *reads->file;
     model_.reads_path = path.string();
     Location at = where(*module, reads->file_id);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      diagnostics_.error(at, fmt::format("cannot read the read schedule {}: {}", path.string(), std::strerror(errno)));
+    std::string error;
+    auto text = program_.read_input(path.string(), error);
+    if (!text) {
+      diagnostics_.error(at, fmt::format("cannot read the read schedule {}: {}", path.string(), error));
       return;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    std::string error;
     std::size_t line = 0;
-    auto schedule = ReadSchedule::parse(text.str(), error, line);
+    auto schedule = ReadSchedule::parse(*text, error, line);
     if (!schedule) {
       diagnostics_.error(at, fmt::format("read schedule {} line {}: {}", path.string(), line, error));
       return;

@@ -10,38 +10,13 @@
 
 #include "compiler/parser.h"
 #include "compiler/passes.h"
+#include "compiler/source_files.h"
 #include "compiler/suggest.h"
 
 namespace ccaflow {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::optional<std::string> read_file(const std::string& path, std::string& error) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    error = "is a directory, not a workflow file";
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::vector<std::string> flow_files_in(const std::string& directory) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(directory, ec)) {
-    if (entry.path().extension() == ".flow") names.push_back(entry.path().stem().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 class ImportResolver {
  public:
@@ -50,7 +25,7 @@ class ImportResolver {
 
   void load_root(const std::string& path) {
     std::string error;
-    auto text = read_file(path, error);
+    auto text = program_.read_input(path, error);
     FileId id = program_.sources.add(path, text.value_or(""));
     if (!text) {
       diagnostics_.error(Location{id, 0, 0, 1}, fmt::format("cannot read the workflow file: {}", error));
@@ -64,7 +39,7 @@ class ImportResolver {
     root.ast = std::move(module);
     root.path = path;
     root.is_root = true;
-    by_path_[fs::weakly_canonical(path).string()] = 0;
+    by_path_[program_.files().identity(path)] = 0;
     visit(0);
   }
 
@@ -93,20 +68,20 @@ class ImportResolver {
     std::string local = (fs::path(directory) / (import.module + ".flow")).string();
     std::string library = (fs::path(stdlib_dir()) / (import.module + ".flow")).string();
     std::string path, shown;
-    std::error_code ec;
-    if (fs::is_regular_file(local, ec)) {
+    const SourceFiles& files = program_.files();
+    if (files.is_file(local)) {
       path = shown = local;
-    } else if (fs::is_regular_file(library, ec)) {
+    } else if (files.is_file(library)) {
       path = library;
       shown = "stdlib/" + import.module + ".flow";
     } else {
-      std::vector<std::string> candidates = flow_files_in(directory);
-      for (auto& name : flow_files_in(stdlib_dir())) candidates.push_back(name);
+      std::vector<std::string> candidates = files.flow_names(directory);
+      for (auto& name : files.flow_names(stdlib_dir())) candidates.push_back(name);
       diagnostics_.error(where, fmt::format("no module `{}`: there is no {}.flow next to this file or in the stdlib{}",
                                             import.module, import.module, did_you_mean(import.module, candidates)));
       return std::nullopt;
     }
-    std::string key = fs::weakly_canonical(path).string();
+    std::string key = files.identity(path);
     if (auto it = by_path_.find(key); it != by_path_.end()) {
       auto on_stack = std::find(stack_.begin(), stack_.end(), it->second);
       if (on_stack != stack_.end()) {
@@ -119,7 +94,7 @@ class ImportResolver {
       return it->second;
     }
     std::string error;
-    auto text = read_file(path, error);
+    auto text = program_.read_input(path, error);
     FileId id = program_.sources.add(shown, text.value_or(""));
     if (!text) {
       diagnostics_.error(where, fmt::format("cannot read {}: {}", shown, error));

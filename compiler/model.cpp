@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "compiler/source_files.h"
+
 namespace ccaflow {
 
 std::string type_name(TypeRef type) {
@@ -76,6 +78,17 @@ TypeRef attribute_type(Attribute attribute) {
     case Attribute::kNem: return TypeRef{Type::kBool};
     default: return TypeRef{Type::kText};
   }
+}
+
+const SourceFiles& Program::files() const {
+  static const DiskFiles disk;
+  return options.files != nullptr ? *options.files : disk;
+}
+
+std::optional<std::string> Program::read_input(const std::string& path, std::string& error) {
+  auto text = files().read(path, error);
+  if (text) inputs[path] = *text;
+  return text;
 }
 
 const LoadedModule& Program::loaded(const ast::Module* module) const {

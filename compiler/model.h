@@ -74,9 +74,12 @@ struct LoadedModule {
   std::map<std::string, ast::Module*> imports;  // import name -> module
 };
 
+class SourceFiles;
+
 struct CompileOptions {
   std::string stdlib_dir;  // empty: CCAFLOW_STDLIB or the built-in path
   std::map<std::string, std::string> overrides;  // --set NAME=VALUE
+  const SourceFiles* files = nullptr;  // nullptr: the disk
 };
 
 // --- the checked model --------------------------------------------------------------------
@@ -164,6 +167,11 @@ struct Program {
   Model model;
   // Problems with --set NAME=VALUE: command-line usage errors (exit 2), not workflow errors.
   std::vector<std::string> usage_errors;
+  // Every file the compile read (workflow, modules, read schedule), by the path it was read
+  // under: a run stores them so it can always recompile exactly what it started with.
+  std::map<std::string, std::string> inputs;
+  const SourceFiles& files() const;
+  std::optional<std::string> read_input(const std::string& path, std::string& error);
 
   LoadedModule& root() { return modules.front(); }
   const LoadedModule& root() const { return modules.front(); }
