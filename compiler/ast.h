@@ -82,6 +82,7 @@ struct Workflow {
   NodeId id = 0;
   std::string title;
   std::optional<std::string> cca, utility, customers;
+  std::string utility_name, cca_duns, utility_duns;
   std::optional<QualifiedName> calendar, reads;
   NodeId cca_id = 0, utility_id = 0, customers_id = 0;
 };
@@ -186,6 +187,9 @@ struct Quantifier {
   std::string var;
   ExprPtr source;  // optional: `in p.pre`
   int slot = -1;
+  // Without a source, a cycle ranges over the innermost enclosing phase variable, and a
+  // notice over the innermost enclosing cycle or phase variable: that variable's slot.
+  int over = -1;
 };
 
 struct Statement {

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <sstream>
 
+#include "compiler/text.h"
+
 namespace ccaflow {
 
 bool BusinessCalendar::is_business_day(Date date) const {
@@ -59,7 +61,7 @@ std::optional<ReadSchedule> ReadSchedule::parse(const std::string& text, std::st
     if (header) {
       header = false;
       if (line != "cycle,read_date") {
-        error = fmt::format("the header must be `cycle,read_date`, not `{}`", line);
+        error = fmt::format("the header must be `cycle,read_date`, not `{}`", printable(line));
         error_line = number;
         return std::nullopt;
       }
@@ -72,7 +74,7 @@ std::optional<ReadSchedule> ReadSchedule::parse(const std::string& text, std::st
     if (comma != std::string::npos) date = parse_date(std::string_view(line).substr(comma + 1));
     if (comma == std::string::npos || ec != std::errc{} || end != line.data() + comma ||
         cycle < 1 || cycle > 99 || !date) {
-      error = fmt::format("expected `CYCLE,YYYY-MM-DD` with a cycle from 1 to 99, found `{}`", line);
+      error = fmt::format("expected `CYCLE,YYYY-MM-DD` with a cycle from 1 to 99, found `{}`", printable(line));
       error_line = number;
       return std::nullopt;
     }

@@ -4,6 +4,8 @@
 // enrollment dates, each phase's per-read-cycle submission and switch dates, and each
 // notice's window and send date per read cycle. Dates that cannot work are reported here.
 #include <boost/graph/adjacency_list.hpp>
+#include <charconv>
+#include <cmath>
 #include <boost/graph/strong_components.hpp>
 #include <boost/graph/topological_sort.hpp>
 #include <cstring>
@@ -42,12 +44,20 @@ void collect_refs(const Expr& e, std::vector<const Expr*>& out) {
   for (const auto& a : e.args) collect_refs(*a, out);
 }
 
+// `--set` values are held to the same limits as literals in a workflow file.
+constexpr int kMaxAmount = 100000;
+constexpr std::size_t kMaxScheduleBytes = 16 << 20;  // 21 cycles x 12 months x 50 years is 200 KB
+
 std::optional<ast::Duration> parse_duration_text(const std::string& text) {
   std::istringstream in(text);
-  int amount = 0;
-  std::string unit, second;
-  if (!(in >> amount >> unit)) return std::nullopt;
-  in >> second;
+  std::string number, unit, second, extra;
+  if (!(in >> number >> unit)) return std::nullopt;
+  in >> second >> extra;
+  int amount = -1;
+  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), amount);
+  if (ec != std::errc{} || end != number.data() + number.size() || amount < 0 || amount > kMaxAmount || !extra.empty()) {
+    return std::nullopt;
+  }
   ast::Duration d{amount, ast::DurationUnit::kDays};
   if ((unit == "day" || unit == "days") && second.empty()) d.unit = ast::DurationUnit::kDays;
   else if (unit == "business" && (second == "day" || second == "days")) d.unit = ast::DurationUnit::kBusinessDays;
@@ -83,6 +93,8 @@ class DatePass {
     connect();
     if (diagnostics_.has_errors()) return;
     for (std::size_t p = 0; p < model_.phases.size(); ++p) phase_schedule(static_cast<int>(p));
+    selectors();
+    deadlines();
   }
 
  private:
@@ -109,6 +121,9 @@ class DatePass {
     need(w.reads.has_value(), "reads", "reads sce.reads_2025_2028");
     model_.cca = w.cca.value_or("");
     model_.utility = w.utility.value_or("");
+    model_.utility_name = w.utility_name.empty() ? model_.utility : w.utility_name;
+    model_.cca_duns = w.cca_duns;
+    model_.utility_duns = w.utility_duns;
     if (w.customers) {
       model_.customers = (fs::path(root.ast->directory) / *w.customers).string();
     }
@@ -171,7 +186,7 @@ class DatePass {
     model_.reads_path = path.string();
     Location at = where(*module, reads->file_id);
     std::string error;
-    auto text = program_.read_input(path.string(), error);
+    auto text = program_.read_input(path.string(), error, kMaxScheduleBytes);
     if (!text) {
       diagnostics_.error(at, fmt::format("cannot read the read schedule {}: {}", path.string(), error));
       return;
@@ -270,21 +285,29 @@ class DatePass {
       Location la = where(*decls_[a].module, decls_[a].id), lb = where(*decls_[b].module, decls_[b].id);
       return std::tie(la.file, la.line, la.column) < std::tie(lb.file, lb.line, lb.column);
     });
-    std::vector<std::size_t> path{start};
-    std::set<std::size_t> visited{start};
-    std::function<bool(std::size_t)> walk = [&](std::size_t v) {
-      for (auto [e, end] = boost::out_edges(v, graph); e != end; ++e) {
-        std::size_t next = boost::target(*e, graph);
-        if (component[next] != component[start]) continue;
-        if (next == start) return true;
-        if (!visited.insert(next).second) continue;
-        path.push_back(next);
-        if (walk(next)) return true;
-        path.pop_back();
+    // Breadth-first inside the component, remembering where each member was reached from,
+    // until an edge leads back to the start: the shortest cycle through it, found without
+    // recursion however long it is.
+    std::map<std::size_t, std::size_t> parent{{start, start}};
+    std::vector<std::size_t> frontier{start};
+    std::optional<std::size_t> closing;
+    while (!frontier.empty() && !closing) {
+      std::vector<std::size_t> next_frontier;
+      for (std::size_t v : frontier) {
+        for (auto [e, end] = boost::out_edges(v, graph); e != end && !closing; ++e) {
+          std::size_t next = boost::target(*e, graph);
+          if (component[next] != component[start]) continue;
+          if (next == start) closing = v;
+          else if (parent.emplace(next, v).second) next_frontier.push_back(next);
+        }
+        if (closing) break;
       }
-      return false;
-    };
-    walk(start);
+      frontier = std::move(next_frontier);
+    }
+    std::vector<std::size_t> path;
+    for (std::size_t v = closing.value_or(start); v != start; v = parent.at(v)) path.push_back(v);
+    path.push_back(start);
+    std::reverse(path.begin(), path.end());
     std::string chain;
     for (std::size_t v : path) chain += decls_[v].name + " -> ";
     chain += decls_[start].name;
@@ -314,15 +337,18 @@ class DatePass {
     }
   }
 
+  // Parses a --set value as the type of the parameter's own value; list items as the
+  // type of its items (text for an empty list).
   std::optional<Value> parse_override(const std::string& text, const Value& like) {
     switch (like.type) {
       case Type::kDate:
         if (auto d = parse_date(text)) return Value::of_date(*d);
         return std::nullopt;
       case Type::kNumber: {
-        char* end = nullptr;
-        double n = std::strtod(text.c_str(), &end);
-        if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
+        double n = 0;
+        bool plain = !text.empty() && text.find_first_not_of("0123456789.-") == std::string::npos;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (!plain || ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(n)) return std::nullopt;
         return Value::of_number(n);
       }
       case Type::kText: return Value::of_text(text);
@@ -333,11 +359,18 @@ class DatePass {
         if (auto d = parse_duration_text(text)) return Value::of_duration(*d);
         return std::nullopt;
       case Type::kList: {
+        Value element = like.list.empty() ? Value::of_text("") : like.list.front();
         Value list;
         list.type = Type::kList;
         std::stringstream in(text);
         std::string item;
-        while (std::getline(in, item, ',')) list.list.push_back(Value::of_text(item));
+        while (std::getline(in, item, ',')) {
+          while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+          while (!item.empty() && item.back() == ' ') item.pop_back();
+          auto parsed = parse_override(item, element);
+          if (!parsed) return std::nullopt;
+          list.list.push_back(std::move(*parsed));
+        }
         return list;
       }
       default: return std::nullopt;
@@ -502,6 +535,58 @@ class DatePass {
           model_.notices.push_back(std::move(info));
         }
       }
+    }
+  }
+
+  // The parts of selectors that do not depend on the account are evaluated once, before
+  // any account is read: an error there (an index past a list's end) is reported now.
+  void selectors() {
+    for (const LoadedModule& m : program_.modules) {
+      for (const auto& x : m.ast->excludes) fold(m, *x.when);
+      for (const auto& p : m.ast->phases) {
+        if (p.select) fold(m, *p.select);
+      }
+    }
+  }
+
+  static bool mentions_attribute(const Expr& e) {
+    if (e.kind == ast::ExprKind::kName && e.ref == RefKind::kAttribute) return true;
+    for (const auto& a : e.args) {
+      if (mentions_attribute(*a)) return true;
+    }
+    return false;
+  }
+
+  void fold(const LoadedModule& m, const Expr& e) {
+    if (mentions_attribute(e)) {
+      for (const auto& a : e.args) fold(m, *a);
+      return;
+    }
+    try {
+      eval_->eval(e, EvalScope{});
+    } catch (const EvalError& error) {
+      diagnostics_.error(where(m, *error.at), error.message);
+    }
+  }
+
+  // Deadlines are durations evaluated per read cycle; a bad one is an error, not ignored.
+  void deadlines() {
+    auto check = [&](const LoadedModule& m, const ast::ExprPtr& span) {
+      if (!span || model_.phases.empty()) return;
+      EvalScope scope;
+      scope.phase = 0;
+      scope.cycle = 1;
+      try {
+        eval_->eval(*span, scope);
+      } catch (const EvalError& error) {
+        diagnostics_.error(where(m, *error.at), error.message);
+      }
+    };
+    for (const LoadedModule& m : program_.modules) {
+      for (const auto& set : m.ast->notice_sets) {
+        for (const auto& n : set.notices) check(m, n.deadline);
+      }
+      for (const auto& c : m.ast->connects) check(m, c.deadline);
     }
   }
 

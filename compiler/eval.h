@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,9 @@ namespace ccaflow {
 
 // An expression that cannot be evaluated (a date past the read schedule, billing cycles
 // with no read cycle to count them on, an index out of range).
-struct EvalError {
+struct EvalError : std::runtime_error {
+  EvalError(const ast::Expr* at_, std::string message_)
+      : std::runtime_error(message_), at(at_), message(std::move(message_)) {}
   const ast::Expr* at;
   std::string message;
 };

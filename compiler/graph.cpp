@@ -123,7 +123,11 @@ TaskGraph TaskGraph::lower(const Model& model, const Evaluator& evaluator, Diagn
       switches.push_back(g.add(std::move(sw)));
     }
     for (int post : post_nodes) {
-      for (int sw : switches) g.nodes_[static_cast<std::size_t>(post)].deps.push_back(sw);
+      TaskNode& node = g.nodes_[static_cast<std::size_t>(post)];
+      for (int sw : switches) {
+        node.deps.push_back(sw);
+        node.account_deps.push_back(sw);
+      }
     }
   }
   g.analyse(diagnostics);

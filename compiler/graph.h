@@ -4,6 +4,7 @@
 // with Boost.Graph.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,12 @@ struct TaskNode {
   NodeKind kind = NodeKind::kGate;
   Date earliest{}, latest{};
   std::vector<int> deps;  // node indices this one waits for
+  // The subset of `deps` that each account waits for on its own: a post-enrollment notice
+  // goes to an account once that account's switch is done, not once every cycle's is.
+  std::vector<int> account_deps;
+  bool waits_per_account(int dep) const {
+    return std::find(account_deps.begin(), account_deps.end(), dep) != account_deps.end();
+  }
   int gate = -1;          // model.gates index for milestones and gates
   int phase = -1;         // model.phases index for phase tasks
   int cycle = 0;          // read cycle for CCASR and switch nodes

@@ -25,7 +25,7 @@ class ImportResolver {
 
   void load_root(const std::string& path) {
     std::string error;
-    auto text = program_.read_input(path, error);
+    auto text = program_.read_input(path, error, ParseLimits{}.max_bytes);
     FileId id = program_.sources.add(path, text.value_or(""));
     if (!text) {
       diagnostics_.error(Location{id, 0, 0, 1}, fmt::format("cannot read the workflow file: {}", error));
@@ -94,7 +94,7 @@ class ImportResolver {
       return it->second;
     }
     std::string error;
-    auto text = program_.read_input(path, error);
+    auto text = program_.read_input(path, error, ParseLimits{}.max_bytes);
     FileId id = program_.sources.add(shown, text.value_or(""));
     if (!text) {
       diagnostics_.error(where, fmt::format("cannot read {}: {}", shown, error));

@@ -85,8 +85,8 @@ const SourceFiles& Program::files() const {
   return options.files != nullptr ? *options.files : disk;
 }
 
-std::optional<std::string> Program::read_input(const std::string& path, std::string& error) {
-  auto text = files().read(path, error);
+std::optional<std::string> Program::read_input(const std::string& path, std::string& error, std::size_t max_bytes) {
+  auto text = files().read(path, error, max_bytes);
   if (text) inputs[path] = *text;
   return text;
 }

@@ -143,6 +143,7 @@ struct RuleOutcome {
 
 struct Model {
   std::string title, cca, utility;
+  std::string utility_name, cca_duns, utility_duns;  // for the 814's N1 segments
   std::optional<std::string> customers;  // resolved path of the default customer file
   std::string calendar_name, reads_name, reads_path;
   BusinessCalendar calendar;
@@ -171,7 +172,7 @@ struct Program {
   // under: a run stores them so it can always recompile exactly what it started with.
   std::map<std::string, std::string> inputs;
   const SourceFiles& files() const;
-  std::optional<std::string> read_input(const std::string& path, std::string& error);
+  std::optional<std::string> read_input(const std::string& path, std::string& error, std::size_t max_bytes);
 
   LoadedModule& root() { return modules.front(); }
   const LoadedModule& root() const { return modules.front(); }

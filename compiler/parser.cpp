@@ -2,6 +2,8 @@
 // our own error listener; the parse tree is turned into the AST and then discarded.
 #include "compiler/parser.h"
 
+#include "compiler/text.h"
+
 #include <FlowLexer.h>
 #include <FlowParser.h>
 #include <antlr4-runtime.h>
@@ -24,7 +26,6 @@ bool check_encoding(const SourceFile& file, FileId id, Diagnostics& diagnostics)
   std::size_t reported = 0;
   for (std::size_t i = 0; i < text.size() && reported < 5;) {
     auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
     if (byte == 0) {
       diagnostics.error(Location{id, line, column, 1},
                         "NUL byte in workflow file (is this a binary file? workflow files are UTF-8 text)");
@@ -33,23 +34,8 @@ bool check_encoding(const SourceFile& file, FileId id, Diagnostics& diagnostics)
       ++column;
       continue;
     }
-    if (byte < 0x80) length = 1;
-    else if ((byte & 0xE0) == 0xC0 && byte >= 0xC2) length = 2;
-    else if ((byte & 0xF0) == 0xE0) length = 3;
-    else if ((byte & 0xF8) == 0xF0 && byte <= 0xF4) length = 4;
-    bool ok = length > 0 && i + length <= text.size();
-    for (std::size_t k = 1; ok && k < length; ++k) {
-      ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    }
-    if (ok && length == 3) {
-      auto second = static_cast<unsigned char>(text[i + 1]);
-      ok = !(byte == 0xE0 && second < 0xA0) && !(byte == 0xED && second >= 0xA0);
-    }
-    if (ok && length == 4) {
-      auto second = static_cast<unsigned char>(text[i + 1]);
-      ok = !(byte == 0xF0 && second < 0x90) && !(byte == 0xF4 && second >= 0x90);
-    }
-    if (!ok) {
+    std::size_t length = utf8_sequence_length(std::string_view(text).substr(i));
+    if (length == 0) {
       diagnostics.error(Location{id, line, column, 1},
                         fmt::format("invalid UTF-8 byte 0x{:02X}: save the file as UTF-8 text", byte));
       ++reported;
@@ -300,8 +286,11 @@ class Builder {
     for (auto* prop : ctx->props) {
       if (auto* p = dynamic_cast<FlowParser::CcaPropContext*>(prop)) {
         set_once(workflow.cca, std::optional<std::string>(text(p->code)), p, "cca", workflow.cca_id);
+        if (p->duns != nullptr) workflow.cca_duns = duns(p->duns);
       } else if (auto* p = dynamic_cast<FlowParser::UtilityPropContext*>(prop)) {
         set_once(workflow.utility, std::optional<std::string>(text(p->code)), p, "utility", workflow.utility_id);
+        if (p->name != nullptr) workflow.utility_name = unquote(p->name);
+        if (p->duns != nullptr) workflow.utility_duns = duns(p->duns);
       } else if (auto* p = dynamic_cast<FlowParser::CalendarPropContext*>(prop)) {
         set_once(workflow.calendar, std::optional(qualified(p->ref)), p, "calendar", calendar_first);
       } else if (auto* p = dynamic_cast<FlowParser::ReadSchedulePropContext*>(prop)) {
@@ -311,6 +300,15 @@ class Builder {
                  workflow.customers_id);
       }
     }
+  }
+
+  // A DUNS number, as the 814's N1 segments carry it: nine digits.
+  std::string duns(const antlr4::Token* token) {
+    std::string value = unquote(token);
+    if (value.size() != 9 || value.find_first_not_of("0123456789") != std::string::npos) {
+      diagnostics_.error(loc(token), fmt::format("a DUNS number has nine digits, not \"{}\"", value));
+    }
+    return value;
   }
 
   void build_calendar(FlowParser::CalendarItemContext* ctx) {
@@ -364,7 +362,7 @@ class Builder {
       } else if (auto* p = dynamic_cast<FlowParser::DuePropContext*>(prop)) {
         set_once(task.due, term(p->when), p, "due", due_first);
       } else if (auto* p = dynamic_cast<FlowParser::TaskAfterPropContext*>(prop)) {
-        if (!task.after.empty()) duplicate(p, "after", after_first);
+        if (!task.after.empty()) duplicate(p, "needs", after_first);
         after_first = node(p->getStart());
         for (auto& dep : qualified_list(p->deps)) task.after.push_back(std::move(dep));
       }
@@ -383,7 +381,7 @@ class Builder {
       } else if (auto* p = dynamic_cast<FlowParser::EnrollPropContext*>(prop)) {
         set_once(phase.enroll, term(p->when), p, "enroll", enroll_first);
       } else if (auto* p = dynamic_cast<FlowParser::PhaseAfterPropContext*>(prop)) {
-        if (!phase.after.empty()) duplicate(p, "after", after_first);
+        if (!phase.after.empty()) duplicate(p, "needs", after_first);
         after_first = node(p->getStart());
         for (auto& dep : qualified_list(p->deps)) phase.after.push_back(std::move(dep));
       }
@@ -403,7 +401,7 @@ class Builder {
       ast::NodeId first = 0, after_first = 0;
       for (auto* prop : n->props) {
         if (auto* p = dynamic_cast<FlowParser::NoticeAfterPropContext*>(prop)) {
-          if (!notice.after.empty()) duplicate(p, "after", after_first);
+          if (!notice.after.empty()) duplicate(p, "needs", after_first);
           after_first = node(p->getStart());
           for (auto& dep : qualified_list(p->deps)) notice.after.push_back(std::move(dep));
         } else if (auto* p = dynamic_cast<FlowParser::SenderPropContext*>(prop)) {
@@ -570,7 +568,7 @@ class Builder {
     if (too_deep(ctx)) return make(ast::ExprKind::kBool, ctx);
     if (auto* c = dynamic_cast<FlowParser::MemberTermContext*>(ctx)) {
       auto e = make(ast::ExprKind::kMember, ctx);
-      e->text = text(c->member);
+      e->text = c->member->getText();
       e->args.push_back(term(c->operand));
       // Point the member's location at the member name, where "unknown member" belongs.
       module_.locations[e->id] = loc(c->member);

@@ -71,28 +71,25 @@ class RuleChecker {
       if (source.type == Type::kPhase) return eval_.cycles_of(source.phase).list;
       return source.list;
     }
-    switch (q.kind) {
-      case ast::QuantifierKind::kPhase:
-        for (std::size_t p = 0; p < model_.phases.size(); ++p) {
-          Value v;
-          v.type = Type::kPhase;
-          v.phase = static_cast<int>(p);
-          items.push_back(v);
-        }
-        break;
-      case ast::QuantifierKind::kCycle:
-        if (in.phase >= 0) items = eval_.cycles_of(in.phase).list;
-        break;
-      case ast::QuantifierKind::kNotice:
-        for (std::size_t n = 0; n < model_.notices.size(); ++n) {
-          Value v;
-          v.type = Type::kNotice;
-          v.phase = in.phase;
-          v.cycle = in.cycle;
-          v.notice = static_cast<int>(n);
-          items.push_back(v);
-        }
-        break;
+    if (q.kind == ast::QuantifierKind::kPhase) {
+      for (std::size_t p = 0; p < model_.phases.size(); ++p) {
+        Value v;
+        v.type = Type::kPhase;
+        v.phase = static_cast<int>(p);
+        items.push_back(v);
+      }
+      return items;
+    }
+    if (q.over < 0) return items;
+    const Value& over = in.slots.at(static_cast<std::size_t>(q.over));
+    if (q.kind == ast::QuantifierKind::kCycle) return eval_.cycles_of(over.phase).list;
+    for (std::size_t n = 0; n < model_.notices.size(); ++n) {
+      Value v;
+      v.type = Type::kNotice;
+      v.phase = over.phase;
+      v.cycle = over.type == Type::kCycle ? over.cycle : 0;
+      v.notice = static_cast<int>(n);
+      items.push_back(v);
     }
     return items;
   }
@@ -155,7 +152,11 @@ class RuleChecker {
             for (const Value& item : range(s.binding, in)) {
               Instance saved = in;
               in.slots[static_cast<std::size_t>(s.binding.slot)] = item;
-              if (item.type == Type::kCycle) in.cycle = item.cycle;
+              if (item.type == Type::kPhase) in.phase = item.phase;
+              if (item.type == Type::kCycle) {
+                in.phase = item.phase;
+                in.cycle = item.cycle;
+              }
               if (item.type == Type::kNotice) {
                 in.notice = item.notice;
                 if (item.cycle > 0) in.cycle = item.cycle;

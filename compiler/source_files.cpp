@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <sstream>
 
@@ -15,7 +16,7 @@ bool DiskFiles::is_file(const std::string& path) const {
   return fs::is_regular_file(path, ec);
 }
 
-std::optional<std::string> DiskFiles::read(const std::string& path, std::string& error) const {
+std::optional<std::string> DiskFiles::read(const std::string& path, std::string& error, std::size_t max_bytes) const {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     error = "is a directory, not a file";
@@ -26,9 +27,16 @@ std::optional<std::string> DiskFiles::read(const std::string& path, std::string&
     error = std::strerror(errno);
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::string text(max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > max_bytes) {
+    auto size = fs::file_size(path, ec);
+    error = ec || size == 0 ? fmt::format("it is over the {} byte limit", max_bytes)
+                            : fmt::format("it is {} bytes, over the {} byte limit", size, max_bytes);
+    return std::nullopt;
+  }
+  return text;
 }
 
 std::vector<std::string> DiskFiles::flow_names(const std::string& directory) const {
@@ -47,7 +55,7 @@ std::string DiskFiles::identity(const std::string& path) const {
   return ec ? path : canonical.string();
 }
 
-std::optional<std::string> StoredFiles::read(const std::string& path, std::string& error) const {
+std::optional<std::string> StoredFiles::read(const std::string& path, std::string& error, std::size_t) const {
   auto it = files_.find(path);
   if (it == files_.end()) {
     error = "not among the run's stored files";

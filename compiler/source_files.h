@@ -14,8 +14,11 @@ class SourceFiles {
  public:
   virtual ~SourceFiles() = default;
   virtual bool is_file(const std::string& path) const = 0;
-  // The file's bytes, or nullopt with a reason in `error`.
-  virtual std::optional<std::string> read(const std::string& path, std::string& error) const = 0;
+  // The file's bytes, or nullopt with a reason in `error`; a file over `max_bytes` is
+  // refused without being read whole (a device such as /dev/zero never ends).
+  virtual std::optional<std::string> read(const std::string& path, std::string& error,
+                                          std::size_t max_bytes = kDefaultMaxBytes) const = 0;
+  static constexpr std::size_t kDefaultMaxBytes = 1 << 20;
   // Stems of the .flow files in a folder, for "did you mean" suggestions.
   virtual std::vector<std::string> flow_names(const std::string& directory) const = 0;
   // A key that is the same for two spellings of one file.
@@ -25,7 +28,7 @@ class SourceFiles {
 class DiskFiles : public SourceFiles {
  public:
   bool is_file(const std::string& path) const override;
-  std::optional<std::string> read(const std::string& path, std::string& error) const override;
+  std::optional<std::string> read(const std::string& path, std::string& error, std::size_t max_bytes) const override;
   std::vector<std::string> flow_names(const std::string& directory) const override;
   std::string identity(const std::string& path) const override;
 };
@@ -35,7 +38,7 @@ class StoredFiles : public SourceFiles {
  public:
   explicit StoredFiles(std::map<std::string, std::string> files) : files_(std::move(files)) {}
   bool is_file(const std::string& path) const override { return files_.contains(path); }
-  std::optional<std::string> read(const std::string& path, std::string& error) const override;
+  std::optional<std::string> read(const std::string& path, std::string& error, std::size_t max_bytes) const override;
   std::vector<std::string> flow_names(const std::string& directory) const override;
   std::string identity(const std::string& path) const override { return path; }
 

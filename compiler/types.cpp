@@ -2,6 +2,7 @@
 // phase, cycle, notice); a mismatch is reported where it is written, saying what was
 // needed and what was found.
 #include <fmt/format.h>
+#include <algorithm>
 #include <set>
 
 #include "compiler/passes.h"
@@ -65,7 +66,14 @@ class TypeChecker {
   TypeRef param_type(const ast::Param* param) {
     if (auto it = param_types_.find(param); it != param_types_.end()) return it->second;
     if (!in_progress_.insert(param).second) {
-      diagnostics_.error(where(*param->value), fmt::format("parameter `{}` is defined in terms of itself", param->name));
+      // The dates pass names the whole cycle; here it only must not recurse forever.
+      return T(Type::kError);
+    }
+    if (in_progress_.size() > kMaxParamDepth) {
+      diagnostics_.error(where(*param->value), fmt::format("parameter `{}` is defined through more than {} other "
+                                                           "parameters: give some of them values of their own",
+                                                           param->name, kMaxParamDepth));
+      in_progress_.erase(param);
       return param_types_[param] = T(Type::kError);
     }
     // A parameter may live in another module: infer it there.
@@ -310,23 +318,30 @@ class TypeChecker {
                                                                                                 : "a list of " + type_name(T(element)) + "s",
                                                          show(*q.source), article(source)));
       }
-    } else if (q.kind == ast::QuantifierKind::kPhase) {
-      // every phase
-    } else if (!scope_has(Type::kPhase) && !scope_has(Type::kCycle)) {
-      diagnostics_.error(module_->where(q.id), fmt::format("`{} {}` needs a phase to range over: write `for each phase p, {} {} in p`",
-                                                           type_name(T(element)), q.var, type_name(T(element)), q.var));
+    } else if (q.kind != ast::QuantifierKind::kPhase) {
+      q.over = enclosing(q.kind == ast::QuantifierKind::kCycle ? std::initializer_list<Type>{Type::kPhase}
+                                                                  : std::initializer_list<Type>{Type::kCycle, Type::kPhase});
+      if (q.over < 0) {
+        diagnostics_.error(module_->where(q.id), fmt::format("`{} {}` needs a phase to range over: write `for each phase p, {} {} in p`",
+                                                             q.kind == ast::QuantifierKind::kCycle ? "cycle" : "notice", q.var,
+                                                             q.kind == ast::QuantifierKind::kCycle ? "cycle" : "notice", q.var));
+      }
     }
     set_slot(q.slot, T(element));
+    scope_.push_back(q.slot);
   }
 
-  bool scope_has(Type kind) const {
-    for (const TypeRef& t : slots_) {
-      if (t.kind == kind) return true;
+  // The innermost variable in scope whose type is one of `kinds`, or -1.
+  int enclosing(std::initializer_list<Type> kinds) const {
+    for (auto it = scope_.rbegin(); it != scope_.rend(); ++it) {
+      Type t = slots_[static_cast<std::size_t>(*it)].kind;
+      if (std::find(kinds.begin(), kinds.end(), t) != kinds.end()) return *it;
     }
-    return false;
+    return -1;
   }
 
   void check_statements(std::vector<ast::Statement>& body) {
+    std::size_t mark = scope_.size();
     for (auto& s : body) {
       switch (s.kind) {
         case ast::Statement::Kind::kRequire:
@@ -334,13 +349,18 @@ class TypeChecker {
           break;
         case ast::Statement::Kind::kLet:
           set_slot(s.slot, infer(*s.expr));
+          scope_.push_back(s.slot);
           break;
-        case ast::Statement::Kind::kForEach:
+        case ast::Statement::Kind::kForEach: {
+          std::size_t inner = scope_.size();
           check_quantifier(s.binding);
           check_statements(s.body);
+          scope_.resize(inner);
           break;
+        }
       }
     }
+    scope_.resize(mark);
   }
 
   void check(LoadedModule& module) {
@@ -385,6 +405,7 @@ class TypeChecker {
       for (auto& q : rule.quantifiers) check_quantifier(q);
       check_statements(rule.body);
       slots_.clear();
+      scope_.clear();
     }
     for (auto& a : m.asserts) expect(*a.cond, infer(*a.cond), T(Type::kBool), "`assert`");
   }
@@ -394,7 +415,9 @@ class TypeChecker {
   const ast::Module* module_ = nullptr;
   std::map<const ast::Param*, TypeRef> param_types_;
   std::set<const ast::Param*> in_progress_;
+  static constexpr std::size_t kMaxParamDepth = 256;
   std::vector<TypeRef> slots_;
+  std::vector<int> scope_;  // slots of the variables in scope, outermost first
 };
 
 }  // namespace

@@ -26,8 +26,8 @@ item
   ;
 
 workflowProp
-  : 'cca' code=ident                  # CcaProp
-  | 'utility' code=ident              # UtilityProp
+  : 'cca' code=ident ('duns' duns=STRING)?                       # CcaProp
+  | 'utility' code=ident name=STRING? ('duns' duns=STRING)?      # UtilityProp
   | 'calendar' ref=qualifiedName      # CalendarProp
   | 'reads' ref=qualifiedName         # ReadScheduleProp
   | 'customers' path=STRING           # CustomersProp
@@ -99,7 +99,7 @@ expr
 // Dates, durations, numbers, texts and lists. `60 days before enroll` is a term, so a
 // window's `between A and B` never confuses its `and` with the boolean one.
 term
-  : operand=term '.' member=ident                              # MemberTerm
+  : operand=term '.' member=memberName                         # MemberTerm
   | operand=term '[' index=expr ']'                            # IndexTerm
   | left=term op=('+' | '-') right=term                        # AddTerm
   | span=term direction=('before' | 'after') anchor=term       # RelativeTerm
@@ -128,12 +128,15 @@ durationUnit
 
 qualifiedName : parts+=ident ('.' parts+=ident)* ;
 
+// After a dot, words that are keywords elsewhere name members: `p.cycles`, `c.notices`.
+memberName : ident | 'cycles' | 'cycle' | 'notices' | 'notice' | 'phase' ;
+
 // Words that are keywords in one place but ordinary names elsewhere.
 ident
   : ID | 'enroll' | 'switch' | 'read' | 'file'
   | 'owner' | 'due' | 'sender' | 'template' | 'select' | 'cca' | 'utility'
   | 'customers' | 'calendar' | 'reads' | 'weekend' | 'holiday' | 'submit'
-  | 'retry' | 'deadline' | 'pre' | 'post' | 'on' | 'billing' | 'business'
+  | 'retry' | 'deadline' | 'pre' | 'post' | 'on' | 'billing' | 'business' | 'duns'
   ;
 
 DATE    : [0-9] [0-9] [0-9] [0-9] '-' [0-9] [0-9] '-' [0-9] [0-9] ;

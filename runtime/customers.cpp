@@ -6,11 +6,13 @@
 #include <charconv>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <unordered_map>
 
 #include "compiler/suggest.h"
+#include "compiler/text.h"
 
 namespace ccaflow {
 
@@ -30,6 +32,26 @@ std::string render_data_error(const std::string& path, const DataError& e) {
 }
 
 namespace {
+
+constexpr std::size_t kMaxLine = 1 << 20;  // a customer row is a few hundred bytes
+
+// std::getline without the unbounded growth: stops after `max` bytes and says so.
+bool read_line(std::istream& in, std::string& line, std::size_t max, bool& too_long) {
+  line.clear();
+  std::streambuf* buffer = in.rdbuf();
+  bool any = false;
+  for (;;) {
+    int c = buffer->sbumpc();
+    if (c == std::char_traits<char>::eof()) return any;
+    any = true;
+    if (c == '\n') return true;
+    if (line.size() >= max) {
+      too_long = true;
+      return true;
+    }
+    line.push_back(static_cast<char>(c));
+  }
+}
 
 enum Column { kAccount, kClass, kRate, kCity, kCounty, kCycle, kDirectAccess, kCare, kFera, kMedical, kNem, kColumns };
 const std::vector<std::string>& column_names() {
@@ -64,6 +86,7 @@ struct CustomerReader::Impl {
   };
   std::deque<Row> rows;
   bool at_end = false;
+  bool record_open = false;       // a record has begun and not yet ended
   bool stopped = false;
   bool have_header = false;
   std::vector<int> columns;  // file column -> Column
@@ -72,18 +95,24 @@ struct CustomerReader::Impl {
 
   static void on_field(void* data, std::size_t length, void* self) {
     auto* impl = static_cast<Impl*>(self);
-    if (impl->fields.empty()) impl->record_line = impl->line;
     impl->fields.emplace_back(static_cast<const char*>(data), length);
   }
   static void on_row(int, void* self) {
     auto* impl = static_cast<Impl*>(self);
     impl->rows.push_back({std::move(impl->fields), impl->record_line});
     impl->fields.clear();
+    impl->record_open = false;
   }
 };
 
 CustomerReader::CustomerReader(std::string path, int cycle_count, std::size_t max_errors)
     : path_(std::move(path)), cycle_count_(cycle_count), max_errors_(max_errors), impl_(std::make_unique<Impl>()) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path_, ec)) {
+    error(0, 0, "cannot read the customer file: it is a directory");
+    impl_->stopped = true;
+    return;
+  }
   impl_->in.open(path_, std::ios::binary);
   if (!impl_->in) {
     error(0, 0, fmt::format("cannot read the customer file: {}", std::strerror(errno)));
@@ -105,9 +134,10 @@ void CustomerReader::error(std::size_t line, std::size_t column, std::string mes
   }
   DataError e{line, column, std::move(message), {}};
   if (line == impl_->line && line > 0) {
-    e.text = impl_->current.substr(0, kShownLine);
-    while (!e.text.empty() && (e.text.back() == '\r' || e.text.back() == '\n')) e.text.pop_back();
-    if (e.column > e.text.size() + 1) e.column = 0;
+    std::string_view raw = impl_->current;
+    while (!raw.empty() && (raw.back() == '\r' || raw.back() == '\n')) raw.remove_suffix(1);
+    e.text = printable(raw, kShownLine);
+    if (e.column > kShownLine) e.column = 0;
   }
   errors_.push_back(std::move(e));
   if (errors_.size() >= max_errors_) {
@@ -120,7 +150,8 @@ void CustomerReader::error(std::size_t line, std::size_t column, std::string mes
 bool CustomerReader::fill() {
   Impl& s = *impl_;
   while (s.rows.empty() && !s.at_end && !s.stopped) {
-    if (!std::getline(s.in, s.current)) {
+    bool too_long = false;
+    if (!read_line(s.in, s.current, kMaxLine, too_long)) {
       s.at_end = true;
       if (csv_fini(&s.parser, Impl::on_field, Impl::on_row, &s) != 0) {
         error(s.record_line, 0, "a quoted field is never closed: a `\"` is missing (the field starts on this line)");
@@ -128,7 +159,23 @@ bool CustomerReader::fill() {
       break;
     }
     ++s.line;
+    if (too_long) {
+      s.current.clear();
+      error(s.line, 0, fmt::format("line {} is longer than {} bytes: is this a customer file?", s.line, kMaxLine));
+      s.stopped = true;
+      break;
+    }
     if (s.line == 1 && s.current.rfind("\xEF\xBB\xBF", 0) == 0) s.current.erase(0, 3);  // Excel's UTF-8 BOM
+    if (std::size_t bad = invalid_utf8_at(s.current); bad != std::string::npos) {
+      error(s.line, bad + 1, "this line is not UTF-8 text: save the file as \"CSV UTF-8\"");
+      s.stopped = true;
+      break;
+    }
+    bool blank = s.current.find_first_not_of(" \t\r") == std::string::npos;
+    if (!s.record_open && !blank) {
+      s.record_open = true;
+      s.record_line = s.line;
+    }
     s.current += '\n';
     std::size_t used = csv_parse(&s.parser, s.current.data(), s.current.size(), Impl::on_field, Impl::on_row, &s);
     if (used != s.current.size()) {

@@ -112,7 +112,8 @@ int run_plan(const PlanOptions& options) {
   if (options.format == "json") {
     nlohmann::json doc = plan_json(view);
     doc["ok"] = status == kOk;
-    std::cout << doc.dump(2) << "\n";
+    // Input that is not UTF-8 (a path, a --set text) is shown with U+FFFD, not refused.
+    std::cout << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (options.format == "dot") {
     std::cout << plan_dot(view);
   } else {

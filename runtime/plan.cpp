@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "compiler/eval.h"
-#include "runtime/selector.h"
+#include "runtime/assign.h"
 
 namespace ccaflow {
 
@@ -39,9 +39,7 @@ std::optional<CustomerPlan> assign_customers(const Program& program, const std::
   plan.cycle_accounts.assign(model.phases.size(), std::vector<std::size_t>(static_cast<std::size_t>(model.reads.cycle_count()), 0));
   for (const ExclusionInfo& x : model.exclusions) plan.excluded.push_back({x.reason, 0, {}});
 
-  std::vector<Selector> exclusions, selectors;
-  for (const ExclusionInfo& x : model.exclusions) exclusions.push_back(Selector::compile(*x.decl->when, *program.evaluator));
-  for (const PhaseInfo& p : model.phases) selectors.push_back(Selector::compile(*p.decl->select, *program.evaluator));
+  Assigner assigner(program);
 
   CustomerReader reader(path, model.reads.cycle_count());
   Account account;
@@ -57,23 +55,15 @@ std::optional<CustomerPlan> assign_customers(const Program& program, const std::
         std::fprintf(stderr, "\rreading %s: %s accounts", path.c_str(), with_commas(plan.accounts).c_str());
       }
     }
-    bool excluded = false;
-    for (std::size_t i = 0; i < exclusions.size() && !excluded; ++i) {
-      if (exclusions[i].matches(account)) {
-        ExclusionCount& x = plan.excluded[i];
-        if (x.examples.size() < options.examples) x.examples.push_back(account.id);
-        ++x.count;
-        excluded = true;
-      }
+    Assignment assigned = assigner.classify(account);
+    if (assigned.kind == Assignment::Kind::kExcluded) {
+      ExclusionCount& x = plan.excluded[static_cast<std::size_t>(assigned.index)];
+      if (x.examples.size() < options.examples) x.examples.push_back(account.id);
+      ++x.count;
+      continue;
     }
-    if (excluded) continue;
     ++plan.eligible;
-    int found = -1;
-    std::vector<std::size_t> matched;
-    for (std::size_t p = 0; p < selectors.size(); ++p) {
-      if (selectors[p].matches(account)) matched.push_back(p);
-    }
-    if (matched.empty()) {
+    if (assigned.kind == Assignment::Kind::kNoPhase) {
       if (plan.unassigned == 0) plan.unassigned_line = account.line;
       if (plan.unassigned_examples.size() < options.examples) {
         plan.unassigned_examples.push_back(fmt::format("{} (line {}: {}, {}, {})", account.id, account.line,
@@ -83,19 +73,19 @@ std::optional<CustomerPlan> assign_customers(const Program& program, const std::
       ++plan.unassigned;
       continue;
     }
-    if (matched.size() > 1) {
+    if (assigned.kind == Assignment::Kind::kManyPhases) {
       if (plan.overlapping == 0) plan.overlapping_line = account.line;
       if (plan.overlapping_examples.size() < options.examples) {
         std::vector<std::string> names;
-        for (std::size_t p : matched) names.push_back(model.phases[p].id);
+        for (int p : assigned.phases) names.push_back(model.phases[static_cast<std::size_t>(p)].id);
         plan.overlapping_examples.push_back(fmt::format("{} (line {}: in {})", account.id, account.line, fmt::join(names, " and ")));
       }
       ++plan.overlapping;
       continue;
     }
-    found = static_cast<int>(matched.front());
-    ++plan.phase_accounts[static_cast<std::size_t>(found)];
-    ++plan.cycle_accounts[static_cast<std::size_t>(found)][static_cast<std::size_t>(account.read_cycle - 1)];
+    auto phase = static_cast<std::size_t>(assigned.index);
+    ++plan.phase_accounts[phase];
+    ++plan.cycle_accounts[phase][static_cast<std::size_t>(account.read_cycle - 1)];
   }
   if (progress) std::fprintf(stderr, "\r\033[K");
   for (const DataError& e : reader.errors()) errors.push_back(render_data_error(path, e));

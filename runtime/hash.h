@@ -1,0 +1,26 @@
+// SHA-256 (OpenSSL), as lowercase hex: fingerprints of workflows, customer and ingest files.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ccaflow {
+
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  void update(std::string_view data);
+  std::string hex();  // finishes the digest
+
+ private:
+  void* context_;
+};
+
+std::string sha256_hex(std::string_view data);
+// The digest of a file's bytes, or nullopt when it cannot be read.
+std::optional<std::string> sha256_file(const std::string& path);
+
+}  // namespace ccaflow

@@ -1,0 +1,43 @@
+#include "runtime/lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+namespace ccaflow {
+
+std::optional<RunLock> RunLock::acquire(const std::string& db_path, const std::string& command, std::string& holder) {
+  std::string path = db_path + ".lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    holder = fmt::format("cannot open the lock file {}: {}", path, std::strerror(errno));
+    return std::nullopt;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buffer[512] = {};
+    ssize_t n = ::pread(fd, buffer, sizeof buffer - 1, 0);
+    holder = n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "another process";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+    ::close(fd);
+    return std::nullopt;
+  }
+  auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  std::string note = fmt::format("pid {}, {}, since {:%Y-%m-%d %H:%M:%S} UTC\n", ::getpid(), command, now);
+  if (::ftruncate(fd, 0) == 0) {
+    ssize_t written = ::pwrite(fd, note.data(), note.size(), 0);
+    (void)written;  // the note is a courtesy for whoever is refused; the lock is what counts
+  }
+  return RunLock(fd);
+}
+
+RunLock::~RunLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+}  // namespace ccaflow

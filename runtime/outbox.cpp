@@ -1,0 +1,142 @@
+#include "runtime/outbox.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <stdexcept>
+
+#include "runtime/customers.h"
+
+namespace ccaflow {
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::string& path) {
+  int error = errno;
+  std::string hint = error == ENOSPC || error == EDQUOT ? ": the disk is full; free space there and resume" : "";
+  throw std::runtime_error(fmt::format("{} {}: {}{}", what, path, std::strerror(error), hint));
+}
+
+void make_dirs(const fs::path& dir) {
+  if (dir.empty() || fs::is_directory(dir)) return;
+  make_dirs(dir.parent_path());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) fail("cannot create the outbox folder", dir.string());
+}
+
+void write_all(int fd, const std::string& bytes, const std::string& path) {
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("cannot write", path);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+}
+
+std::string csv_field(const std::string& value) {
+  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string yymmdd(Date d) { return format_date(d).substr(2, 2) + format_date(d).substr(5, 2) + format_date(d).substr(8, 2); }
+std::string ccyymmdd(Date d) {
+  std::string s = format_date(d);
+  return s.substr(0, 4) + s.substr(5, 2) + s.substr(8, 2);
+}
+
+// ISA fields are fixed width: padded with spaces.
+std::string pad(const std::string& s, std::size_t width) {
+  std::string out = s.substr(0, width);
+  out.resize(width, ' ');
+  return out;
+}
+
+}  // namespace
+
+void DiskOutbox::write(const std::string& relative, const std::string& bytes) {
+  fs::path target = fs::path(root_) / relative;
+  make_dirs(target.parent_path());
+  fs::path temporary = target;
+  temporary += ".tmp";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail("cannot create", temporary.string());
+  try {
+    write_all(fd, bytes, temporary.string());
+    if (::fsync(fd) != 0) fail("cannot flush", temporary.string());
+  } catch (...) {
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    throw;
+  }
+  ::close(fd);
+  if (::rename(temporary.c_str(), target.c_str()) != 0) fail("cannot rename", temporary.string());
+  int dir = ::open(target.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+std::string mail_merge_csv(const std::vector<MailMergeRow>& rows) {
+  std::string out = "account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n";
+  for (const MailMergeRow& r : rows) {
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{}\r\n", csv_field(r.account.account),
+                       customer_class_name(static_cast<CustomerClass>(r.account.customer_class)),
+                       csv_field(r.account.rate_schedule), csv_field(r.account.city), csv_field(r.account.county),
+                       r.account.read_cycle, csv_field(r.notice), csv_field(r.template_name), r.sender,
+                       format_date(r.send));
+  }
+  return out;
+}
+
+std::string x12_814(const Ccasr814& b) {
+  std::string out;
+  auto segment = [&](const std::string& s) {
+    out += s;
+    out += "~\n";
+  };
+  std::string control = fmt::format("{:09}", b.control_number);
+  segment(fmt::format("ISA*00*{}*00*{}*ZZ*{}*ZZ*{}*{}*0000*U*00401*{}*0*P*>", pad("", 10), pad("", 10),
+                      pad(b.cca_code, 15), pad(b.utility_code, 15), yymmdd(b.created), control));
+  segment(fmt::format("GS*GE*{}*{}*{}*0000*{}*X*004010", b.cca_code, b.utility_code, ccyymmdd(b.created),
+                      b.control_number));
+  int transaction = 0;
+  for (const Ccasr814::Line& line : b.lines) {
+    ++transaction;
+    std::string st = fmt::format("{:04}", transaction);
+    int segments = 0;
+    auto counted = [&](const std::string& s) {
+      segment(s);
+      ++segments;
+    };
+    counted(fmt::format("ST*814*{}", st));
+    counted(fmt::format("BGN*13*{}{}*{}", b.reference_prefix, st, ccyymmdd(b.created)));
+    counted(b.utility_duns.empty() ? fmt::format("N1*8S*{}", b.utility_name)
+                                   : fmt::format("N1*8S*{}*1*{}", b.utility_name, b.utility_duns));
+    counted(b.cca_duns.empty() ? fmt::format("N1*SJ*{}", b.cca_name) : fmt::format("N1*SJ*{}*1*{}", b.cca_name, b.cca_duns));
+    counted(fmt::format("LIN*{}*SH*EL*SH*CE", transaction));
+    counted(fmt::format("ASI*7*{}", b.action));
+    counted(fmt::format("REF*12*{}", line.account));
+    counted(fmt::format("DTM*151*{}", ccyymmdd(line.effective)));
+    segment(fmt::format("SE*{}*{}", segments + 1, st));
+  }
+  segment(fmt::format("GE*{}*{}", transaction, b.control_number));
+  segment(fmt::format("IEA*1*{}", control));
+  return out;
+}
+
+}  // namespace ccaflow

@@ -1,0 +1,57 @@
+// The outbox: files for the world outside, each written under a temporary name, flushed to
+// disk and renamed only when complete, so a reader never sees half a file and a resumed
+// batch rewrites exactly the same bytes. Contents are deterministic: no clock, sorted rows.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/date.h"
+#include "runtime/store.h"
+
+namespace ccaflow {
+
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  // Writes `relative` (e.g. "ccasr/x.814") with `bytes`, atomically; throws on failure.
+  virtual void write(const std::string& relative, const std::string& bytes) = 0;
+};
+
+// Files under a folder (created 0700; files 0600).
+class DiskOutbox : public Outbox {
+ public:
+  explicit DiskOutbox(std::string root) : root_(std::move(root)) {}
+  void write(const std::string& relative, const std::string& bytes) override;
+
+ private:
+  std::string root_;
+};
+
+// One row of a notice's mail merge.
+struct MailMergeRow {
+  AccountRow account;
+  std::string notice, template_name, sender;
+  Date send{};
+};
+std::string mail_merge_csv(const std::vector<MailMergeRow>& rows);
+
+// The parties and dates of one Connect CCASR batch, one 814 transaction per account.
+// The CCA sends the request to the utility.
+struct Ccasr814 {
+  std::string cca_code, cca_name, cca_duns;
+  std::string utility_code, utility_name, utility_duns;
+  int control_number = 1;  // interchange and group control number (the batch's task id)
+  Date created{};          // the submission date (no clock: the file must be reproducible)
+  std::string action = "021";  // ASI maintenance type: 021 a Connect (enrollment)
+  std::string reference_prefix;
+  struct Line {
+    std::string account;
+    Date effective{};  // the requested effective (read) date
+  };
+  std::vector<Line> lines;
+};
+// ASC X12 814 version 004010: ISA/GS envelope, ST..SE per account, GE/IEA with counts.
+std::string x12_814(const Ccasr814& batch);
+
+}  // namespace ccaflow

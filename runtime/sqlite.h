@@ -1,0 +1,96 @@
+// A thin RAII layer over the SQLite C API: a connection, prepared statements, transactions.
+// Every statement is prepared and bound; no SQL is ever built from user text.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace ccaflow::sql {
+
+// An SQLite failure, with the primary result code kept so callers can tell a full disk
+// (SQLITE_FULL) or a busy database (SQLITE_BUSY) from the rest.
+class Error : public std::runtime_error {
+ public:
+  Error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const { return code_ & 0xFF; }
+  bool disk_full() const { return code() == SQLITE_FULL || code() == SQLITE_IOERR; }
+  bool busy() const { return code() == SQLITE_BUSY || code() == SQLITE_LOCKED; }
+  bool not_a_database() const { return code() == SQLITE_NOTADB || code() == SQLITE_CORRUPT; }
+
+ private:
+  int code_;
+};
+
+class Statement;
+
+class Database {
+ public:
+  Database() = default;
+  // Opens (never creates) an existing file read-write, or read-only.
+  static Database open(const std::string& path, bool read_only = false);
+  Database(Database&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Database& operator=(Database&& other) noexcept;
+  ~Database();
+
+  void exec(const char* sql);
+  Statement prepare(std::string_view sql);
+  std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+  int user_version();
+  sqlite3* handle() const { return db_; }
+  [[noreturn]] void fail(int code, const std::string& what) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class Statement {
+ public:
+  Statement(Database& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt) {}
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Statement(const Statement&) = delete;
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Statement& bind_null(int index);
+  template <typename T>
+  Statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bind_null(index);
+  }
+
+  // Steps once: true while a row is available.
+  bool step();
+  // Runs a statement that returns no rows, then resets it for reuse.
+  void run();
+  void reset();
+
+  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::string text(int column) const;
+  bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+ private:
+  Database* db_;
+  sqlite3_stmt* stmt_;
+};
+
+// BEGIN IMMEDIATE on construction; ROLLBACK unless commit() was called.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  void commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+}  // namespace ccaflow::sql

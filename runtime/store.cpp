@@ -1,0 +1,232 @@
+#include "runtime/store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+namespace ccaflow {
+
+const char* task_state_name(TaskState state) {
+  switch (state) {
+    case TaskState::kPending: return "pending";
+    case TaskState::kDue: return "due";
+    case TaskState::kWaiting: return "waiting";
+    case TaskState::kRunning: return "running";
+    case TaskState::kDone: return "done";
+    case TaskState::kFailed: return "failed";
+  }
+  return "pending";
+}
+
+std::optional<TaskState> task_state_named(std::string_view name) {
+  for (TaskState s : {TaskState::kPending, TaskState::kDue, TaskState::kWaiting, TaskState::kRunning, TaskState::kDone,
+                      TaskState::kFailed}) {
+    if (name == task_state_name(s)) return s;
+  }
+  return std::nullopt;
+}
+
+std::string now_text() {
+  auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", now);
+}
+
+Store Store::create(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw sql::Error(SQLITE_CANTOPEN, fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+  ::close(fd);
+  Store store(path, sql::Database::open(path));
+  store.configure();
+  return store;
+}
+
+Store Store::open(const std::string& path, bool read_only) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    throw SchemaError(fmt::format("{}: no such run database ({})", path, std::strerror(errno)));
+  }
+  Store store(path, sql::Database::open(path, read_only));
+  int version = 0;
+  try {
+    version = store.db_.user_version();
+    if (version == kSchemaVersion) {
+      auto check = store.db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'run'");
+      check.step();
+      if (check.integer(0) != 1) version = -1;
+    }
+  } catch (const sql::Error& e) {
+    if (e.not_a_database()) throw SchemaError(fmt::format("{} is not a ccaflow run database (not an SQLite file)", path));
+    throw;
+  }
+  if (version == 0) throw SchemaError(fmt::format("{} is not a ccaflow run database (it holds no run)", path));
+  if (version < 0) throw SchemaError(fmt::format("{} is not a ccaflow run database (its tables are not ccaflow's)", path));
+  if (version != kSchemaVersion) {
+    throw SchemaError(fmt::format("{} has schema version {}, and this ccaflow reads version {}: use the ccaflow that "
+                                  "created it{}",
+                                  path, version, kSchemaVersion, version > kSchemaVersion ? " (a newer one)" : ""));
+  }
+  if (!read_only) store.configure();
+  else store.db_.exec("PRAGMA busy_timeout = 1000");
+  return store;
+}
+
+void Store::configure() {
+  db_.exec("PRAGMA busy_timeout = 1000");
+  db_.exec("PRAGMA journal_mode = WAL");
+  db_.exec("PRAGMA synchronous = FULL");
+  db_.exec("PRAGMA foreign_keys = ON");
+}
+
+void Store::create_schema() {
+  db_.exec(R"sql(
+    CREATE TABLE run (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      workflow_path TEXT NOT NULL, stdlib_dir TEXT NOT NULL, inputs_hash TEXT NOT NULL,
+      customers_path TEXT NOT NULL, customers_hash TEXT NOT NULL, outbox_dir TEXT NOT NULL,
+      title TEXT NOT NULL, cca TEXT NOT NULL, utility TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE TABLE inputs (path TEXT PRIMARY KEY, text BLOB NOT NULL);
+    CREATE TABLE phases (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, enroll TEXT NOT NULL);
+    CREATE TABLE accounts (
+      id INTEGER PRIMARY KEY, account TEXT NOT NULL, customer_class INTEGER NOT NULL,
+      rate_schedule TEXT NOT NULL, city TEXT NOT NULL, county TEXT NOT NULL, read_cycle INTEGER NOT NULL,
+      flags INTEGER NOT NULL, phase INTEGER REFERENCES phases(id), excluded TEXT);
+    CREATE TABLE tasks (
+      id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, phase TEXT, cycle INTEGER NOT NULL,
+      earliest TEXT NOT NULL, latest TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+      planned INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '');
+    CREATE TABLE task_deps (task INTEGER NOT NULL REFERENCES tasks(id), dep INTEGER NOT NULL REFERENCES tasks(id),
+      PRIMARY KEY (task, dep)) WITHOUT ROWID;
+    CREATE TABLE effects (
+      task INTEGER NOT NULL REFERENCES tasks(id), account INTEGER NOT NULL REFERENCES accounts(id),
+      kind TEXT NOT NULL, on_date TEXT NOT NULL, PRIMARY KEY (task, account)) WITHOUT ROWID;
+    CREATE TABLE outbox (name TEXT PRIMARY KEY, task INTEGER NOT NULL REFERENCES tasks(id), bytes INTEGER NOT NULL,
+      sha256 TEXT NOT NULL, written_at TEXT NOT NULL);
+    CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
+      task INTEGER REFERENCES tasks(id), kind TEXT NOT NULL, detail TEXT NOT NULL);
+  )sql");
+  db_.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion).c_str());
+}
+
+void Store::save_run(const RunInfo& r, const std::map<std::string, std::string>& inputs) {
+  db_.prepare("INSERT INTO run VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, r.workflow_path).bind(2, r.stdlib_dir).bind(3, r.inputs_hash).bind(4, r.customers_path)
+      .bind(5, r.customers_hash).bind(6, r.outbox_dir).bind(7, r.title).bind(8, r.cca).bind(9, r.utility)
+      .bind(10, now_text()).run();
+  auto insert = db_.prepare("INSERT INTO inputs VALUES (?, ?)");
+  for (const auto& [path, text] : inputs) insert.bind(1, path).bind(2, text).run();
+}
+
+void Store::add_phase(int index, const std::string& name, Date enroll) {
+  db_.prepare("INSERT INTO phases VALUES (?, ?, ?)").bind(1, index).bind(2, name).bind(3, format_date(enroll)).run();
+}
+
+void Store::add_task(const TaskRow& t) {
+  db_.prepare("INSERT INTO tasks (id, key, kind, phase, cycle, earliest, latest, state, planned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, t.id).bind(2, t.key).bind(3, t.kind).bind(4, t.phase.empty() ? std::optional<std::string>() : t.phase)
+      .bind(5, t.cycle).bind(6, format_date(t.earliest)).bind(7, format_date(t.latest))
+      .bind(8, task_state_name(t.state)).bind(9, t.planned).run();
+  auto dep = db_.prepare("INSERT INTO task_deps VALUES (?, ?)");
+  for (int d : t.deps) dep.bind(1, t.id).bind(2, d).run();
+}
+
+void Store::add_account(const AccountRow& a, std::optional<int> phase, std::optional<std::string> excluded) {
+  if (!insert_account_) insert_account_.emplace(db_.prepare("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  insert_account_->bind(1, a.id).bind(2, a.account).bind(3, a.customer_class).bind(4, a.rate_schedule).bind(5, a.city)
+      .bind(6, a.county).bind(7, a.read_cycle).bind(8, a.flags).bind(9, phase).bind(10, excluded).run();
+}
+
+void Store::finish_setup() {
+  insert_account_.reset();
+  db_.exec("CREATE UNIQUE INDEX accounts_by_number ON accounts(account)");
+  db_.exec("CREATE INDEX accounts_by_phase ON accounts(phase, read_cycle, id)");
+}
+
+RunInfo Store::run() {
+  auto s = db_.prepare("SELECT workflow_path, stdlib_dir, inputs_hash, customers_path, customers_hash, outbox_dir, "
+                       "title, cca, utility, created_at FROM run");
+  if (!s.step()) throw SchemaError(fmt::format("{} holds no run", path_));
+  return RunInfo{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7), s.text(8), s.text(9)};
+}
+
+std::map<std::string, std::string> Store::inputs() {
+  std::map<std::string, std::string> out;
+  auto s = db_.prepare("SELECT path, text FROM inputs");
+  while (s.step()) out[s.text(0)] = s.text(1);
+  return out;
+}
+
+std::vector<TaskRow> Store::tasks() {
+  std::vector<TaskRow> out;
+  auto s = db_.prepare("SELECT id, key, kind, coalesce(phase, ''), cycle, earliest, latest, state, attempts, planned, "
+                       "done, error FROM tasks ORDER BY id");
+  while (s.step()) {
+    TaskRow t;
+    t.id = static_cast<int>(s.integer(0));
+    t.key = s.text(1);
+    t.kind = s.text(2);
+    t.phase = s.text(3);
+    t.cycle = static_cast<int>(s.integer(4));
+    t.earliest = parse_date(s.text(5)).value_or(Date{});
+    t.latest = parse_date(s.text(6)).value_or(Date{});
+    t.state = task_state_named(s.text(7)).value_or(TaskState::kPending);
+    t.attempts = static_cast<int>(s.integer(8));
+    t.planned = s.integer(9);
+    t.done = s.integer(10);
+    t.error = s.text(11);
+    out.push_back(std::move(t));
+  }
+  auto d = db_.prepare("SELECT task, dep FROM task_deps ORDER BY task, dep");
+  while (d.step()) {
+    auto task = static_cast<std::size_t>(d.integer(0));
+    if (task >= 1 && task <= out.size()) out[task - 1].deps.push_back(static_cast<int>(d.integer(1)));
+  }
+  return out;
+}
+
+std::optional<std::string> Store::last_as_of() {
+  auto s = db_.prepare("SELECT detail FROM events WHERE kind = 'as_of' ORDER BY seq DESC LIMIT 1");
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
+void Store::event(const std::string& actor, std::optional<int> task, const std::string& kind, const std::string& detail) {
+  if (!insert_event_) insert_event_.emplace(db_.prepare("INSERT INTO events (at, actor, task, kind, detail) VALUES (?, ?, ?, ?, ?)"));
+  insert_event_->bind(1, now_text()).bind(2, actor).bind(3, task).bind(4, kind).bind(5, detail).run();
+}
+
+void Store::set_state(int task, TaskState state, const std::string& error) {
+  if (!set_state_) set_state_.emplace(db_.prepare("UPDATE tasks SET state = ?, error = ? WHERE id = ?"));
+  set_state_->bind(1, task_state_name(state)).bind(2, error).bind(3, task).run();
+}
+
+void Store::start_attempt(int task) {
+  db_.prepare("UPDATE tasks SET attempts = attempts + 1 WHERE id = ?").bind(1, task).run();
+}
+
+void Store::add_effect(int task, std::int64_t account, const char* kind, Date on) {
+  if (!insert_effect_) insert_effect_.emplace(db_.prepare("INSERT INTO effects VALUES (?, ?, ?, ?)"));
+  insert_effect_->bind(1, task).bind(2, account).bind(3, kind).bind(4, format_date(on)).run();
+}
+
+void Store::add_done(int task, std::int64_t count) {
+  db_.prepare("UPDATE tasks SET done = done + ? WHERE id = ?").bind(1, count).bind(2, task).run();
+}
+
+void Store::record_outbox(const std::string& name, int task, std::int64_t bytes, const std::string& sha256) {
+  db_.prepare("INSERT OR REPLACE INTO outbox VALUES (?, ?, ?, ?, ?)")
+      .bind(1, name).bind(2, task).bind(3, bytes).bind(4, sha256).bind(5, now_text()).run();
+}
+
+bool Store::outbox_recorded(const std::string& name) {
+  auto s = db_.prepare("SELECT 1 FROM outbox WHERE name = ?");
+  s.bind(1, name);
+  return s.step();
+}
+
+}  // namespace ccaflow

@@ -1,0 +1,105 @@
+// The run database: one SQLite file per run (mode 0600; WAL, synchronous=FULL, foreign
+// keys on; the schema version in PRAGMA user_version). It holds the run (the workflow's
+// files and their hash, each as-of date it was run at), the accounts (integer ids inside,
+// the utility's account number as an attribute), every task with its state, every
+// per-account effect keyed by (task, account), the outbox files written, and an append-only
+// event log of every state change with its time and actor.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/date.h"
+#include "runtime/sqlite.h"
+
+namespace ccaflow {
+
+inline constexpr int kSchemaVersion = 1;
+
+// The database is not a ccaflow run database this program can use (exit 4).
+class SchemaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class TaskState { kPending, kDue, kWaiting, kRunning, kDone, kFailed };
+const char* task_state_name(TaskState state);
+std::optional<TaskState> task_state_named(std::string_view name);
+
+struct RunInfo {
+  std::string workflow_path, stdlib_dir, inputs_hash;
+  std::string customers_path, customers_hash, outbox_dir;
+  std::string title, cca, utility, created_at;
+};
+
+struct TaskRow {
+  int id = 0;  // the graph's node index + 1
+  std::string key, kind;
+  std::string phase;  // empty for milestones and gates
+  int cycle = 0;
+  Date earliest{}, latest{};
+  TaskState state = TaskState::kPending;
+  int attempts = 0;
+  std::int64_t planned = 0;  // accounts it touches
+  std::int64_t done = 0;     // effects recorded
+  std::string error;
+  std::vector<int> deps;
+};
+
+struct AccountRow {
+  std::int64_t id = 0;
+  std::string account;
+  int customer_class = 0;
+  std::string rate_schedule, city, county;
+  int read_cycle = 0;
+  int flags = 0;
+};
+
+class Store {
+ public:
+  // Creates a new, empty run database; the file must not exist. Mode 0600.
+  static Store create(const std::string& path);
+  // Opens an existing run database; throws SchemaError for anything it cannot use.
+  static Store open(const std::string& path, bool read_only = false);
+
+  sql::Database& db() { return db_; }
+  const std::string& path() const { return path_; }
+
+  // --- setup (inside the caller's transaction) ----------------------------------------
+  void create_schema();
+  void save_run(const RunInfo& run, const std::map<std::string, std::string>& inputs);
+  void add_phase(int index, const std::string& name, Date enroll);
+  void add_task(const TaskRow& task);
+  void add_account(const AccountRow& account, std::optional<int> phase, std::optional<std::string> excluded);
+  void finish_setup();  // indexes built after the bulk load
+
+  // --- reading --------------------------------------------------------------------------
+  RunInfo run();
+  std::map<std::string, std::string> inputs();
+  std::vector<TaskRow> tasks();
+  std::optional<std::string> last_as_of();
+
+  // --- changes ------------------------------------------------------------------------
+  void event(const std::string& actor, std::optional<int> task, const std::string& kind, const std::string& detail);
+  void set_state(int task, TaskState state, const std::string& error = {});
+  void start_attempt(int task);
+  void add_effect(int task, std::int64_t account, const char* kind, Date on);
+  void add_done(int task, std::int64_t count);
+  void record_outbox(const std::string& name, int task, std::int64_t bytes, const std::string& sha256);
+  bool outbox_recorded(const std::string& name);
+
+ private:
+  Store(std::string path, sql::Database db) : path_(std::move(path)), db_(std::move(db)) {}
+  void configure();
+
+  std::string path_;
+  sql::Database db_;
+  std::optional<sql::Statement> insert_account_, insert_effect_, insert_event_, set_state_;
+};
+
+std::string now_text();  // the wall-clock time for the event log, UTC
+
+}  // namespace ccaflow
