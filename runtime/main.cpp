@@ -12,13 +12,48 @@
 
 #include "compiler/compiler.h"
 #include "compiler/eval.h"
+#include "runtime/executor.h"
+#include "runtime/exit_codes.h"
 #include "runtime/plan.h"
+#include "runtime/status.h"
 
 namespace {
 
 using namespace ccaflow;
 
-constexpr int kOk = 0, kInputError = 1, kUsage = 2;
+using exit_code::kInputError;
+using exit_code::kOk;
+using exit_code::kUsage;
+
+struct RunOptions {
+  std::string file, db, customers, as_of, outbox;
+};
+
+struct ApproveOptions {
+  std::string db, task, by, note;
+};
+
+// --as-of, or today when it is not given.
+std::optional<Date> as_of_date(const std::string& text) {
+  if (text.empty()) {
+    return std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+  }
+  auto date = parse_date(text);
+  if (!date) std::cerr << "ccaflow: error: --as-of takes a date as YYYY-MM-DD, not `" << text << "`\n";
+  return date;
+}
+
+int run_run(const RunOptions& options, bool resume) {
+  auto as_of = as_of_date(options.as_of);
+  if (!as_of) return kUsage;
+  RunRequest request;
+  if (!resume) request.workflow = options.file;
+  request.db = options.db;
+  if (!options.customers.empty()) request.customers = options.customers;
+  if (!options.outbox.empty()) request.outbox = options.outbox;
+  request.as_of = *as_of;
+  return resume ? resume_workflow(request) : run_workflow(request);
+}
 
 struct CheckOptions {
   std::vector<std::string> files;
@@ -126,7 +161,8 @@ int run_plan(const PlanOptions& options) {
 
 int main(int argc, char** argv) {
   CLI::App app{"ccaflow: plans and runs a Community Choice Aggregator's customer enrollment.\n"
-               "Exit status: 0 ok, 1 errors in the workflow or its inputs, 2 bad usage."};
+               "Exit status: 0 ok; 1 errors in the workflow or its inputs; 2 bad usage; 3 a task failed (resumable);\n"
+               "4 database in use or of an unknown schema; 5 the workflow differs from the one stored in the database."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
 
@@ -146,6 +182,35 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("--format", plan.format, "Output: text (a calendar), json, or dot (Graphviz)")
       ->check(CLI::IsMember({"text", "json", "dot"}));
 
+  RunOptions run;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Start, or continue, the run stored in DB: execute every task due on or before the as-of date.\n"
+             "Exit status: 0 ok, 1 bad workflow or inputs, 3 a task failed (resumable), 4 database busy or\n"
+             "unknown, 5 the workflow differs from the stored one");
+  run_cmd->add_option("FILE", run.file, "The workflow file")->required();
+  run_cmd->add_option("--db", run.db, "The run database (created on the first run; mode 0600)")->required();
+  run_cmd->add_option("--customers", run.customers, "Customer CSV, imported on the first run (default: the workflow's `customers`)");
+  run_cmd->add_option("--as-of", run.as_of, "Run what is due on or before this date, YYYY-MM-DD (default: today)");
+  run_cmd->add_option("--outbox", run.outbox, "Where notice mail merges and CCASR files go (default: DB.outbox)");
+
+  RunOptions resume;
+  CLI::App* resume_cmd = app.add_subcommand(
+      "resume", "Continue the run stored in DB after any failure (a crash, a failed task, a full disk), from its own stored workflow");
+  resume_cmd->add_option("--db", resume.db, "The run database")->required();
+  resume_cmd->add_option("--as-of", resume.as_of, "Run what is due on or before this date, YYYY-MM-DD (default: today)");
+
+  std::string status_db, status_format = "text";
+  CLI::App* status_cmd = app.add_subcommand("status", "Where the run stands: tasks by state, counts per phase, what is next, what failed");
+  status_cmd->add_option("--db", status_db, "The run database")->required();
+  status_cmd->add_option("--format", status_format, "Output: text or json")->check(CLI::IsMember({"text", "json"}));
+
+  ApproveOptions approve;
+  CLI::App* approve_cmd = app.add_subcommand("approve", "Sign off a milestone or manual gate (recorded with who and when)");
+  approve_cmd->add_option("TASK", approve.task, "The milestone or gate, as named in the workflow")->required();
+  approve_cmd->add_option("--db", approve.db, "The run database")->required();
+  approve_cmd->add_option("--by", approve.by, "Who signs it off")->required();
+  approve_cmd->add_option("--note", approve.note, "A note for the event log");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -159,6 +224,16 @@ int main(int argc, char** argv) {
   try {
     if (check_cmd->parsed()) return run_check(check);
     if (plan_cmd->parsed()) return run_plan(plan);
+    if (run_cmd->parsed()) return run_run(run, false);
+    if (resume_cmd->parsed()) return run_run(resume, true);
+    if (status_cmd->parsed()) return show_status(status_db, status_format);
+    if (approve_cmd->parsed()) {
+      if (approve.by.empty()) {
+        std::cerr << "ccaflow: error: --by needs a name\n";
+        return kUsage;
+      }
+      return approve_gate(approve.db, approve.task, approve.by, approve.note);
+    }
   } catch (const std::exception& e) {
     std::cerr << "ccaflow: error: " << e.what() << "\n";
     return kInputError;

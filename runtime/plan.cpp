@@ -56,6 +56,9 @@ std::optional<CustomerPlan> assign_customers(const Program& program, const std::
       }
     }
     Assignment assigned = assigner.classify(account);
+    if (options.each && (assigned.kind == Assignment::Kind::kExcluded || assigned.kind == Assignment::Kind::kPhase)) {
+      options.each(account, assigned);
+    }
     if (assigned.kind == Assignment::Kind::kExcluded) {
       ExclusionCount& x = plan.excluded[static_cast<std::size_t>(assigned.index)];
       if (x.examples.size() < options.examples) x.examples.push_back(account.id);

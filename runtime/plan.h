@@ -3,6 +3,7 @@
 // to bottom, as JSON for tools, or as a Graphviz graph. It writes nothing anywhere.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -31,9 +32,13 @@ struct CustomerPlan {
   std::size_t unassigned_line = 0, overlapping_line = 0;  // where the first of each is
 };
 
+struct Assignment;
+
 struct AssignOptions {
   std::size_t examples = 5;  // account ids listed per problem and exclusion reason
   bool progress = false;     // show a progress line on stderr
+  // Called for every valid account with where it goes (a phase, or an exclusion).
+  std::function<void(const Account&, const Assignment&)> each;
 };
 
 // Reads the customer file and assigns every account. File errors go to `errors` as

@@ -46,15 +46,19 @@ Store Store::create(const std::string& path) {
   return store;
 }
 
-Store Store::open(const std::string& path, bool read_only) {
+Store Store::open(const std::string& path, bool read_only, bool allow_empty) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
     throw SchemaError(fmt::format("{}: no such run database ({})", path, std::strerror(errno)));
   }
   Store store(path, sql::Database::open(path, read_only));
   int version = 0;
+  std::int64_t tables = 0;
   try {
     version = store.db_.user_version();
+    auto count = store.db_.prepare("SELECT count(*) FROM sqlite_schema");
+    count.step();
+    tables = count.integer(0);
     if (version == kSchemaVersion) {
       auto check = store.db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'run'");
       check.step();
@@ -63,6 +67,11 @@ Store Store::open(const std::string& path, bool read_only) {
   } catch (const sql::Error& e) {
     if (e.not_a_database()) throw SchemaError(fmt::format("{} is not a ccaflow run database (not an SQLite file)", path));
     throw;
+  }
+  if (version == 0 && tables == 0 && allow_empty) {
+    store.empty_ = true;
+    if (!read_only) store.configure();
+    return store;
   }
   if (version == 0) throw SchemaError(fmt::format("{} is not a ccaflow run database (it holds no run)", path));
   if (version < 0) throw SchemaError(fmt::format("{} is not a ccaflow run database (its tables are not ccaflow's)", path));

@@ -62,8 +62,11 @@ class Store {
  public:
   // Creates a new, empty run database; the file must not exist. Mode 0600.
   static Store create(const std::string& path);
-  // Opens an existing run database; throws SchemaError for anything it cannot use.
-  static Store open(const std::string& path, bool read_only = false);
+  // Opens an existing run database; throws SchemaError for anything it cannot use. With
+  // `allow_empty`, a database with no tables at all (a first run that died before its
+  // setup committed) opens as empty() instead.
+  static Store open(const std::string& path, bool read_only = false, bool allow_empty = false);
+  bool empty() const { return empty_; }
 
   sql::Database& db() { return db_; }
   const std::string& path() const { return path_; }
@@ -97,6 +100,7 @@ class Store {
 
   std::string path_;
   sql::Database db_;
+  bool empty_ = false;
   std::optional<sql::Statement> insert_account_, insert_effect_, insert_event_, set_state_;
 };
 

@@ -1,0 +1,687 @@
+#include "runtime/executor.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <iostream>
+#include <set>
+
+#include "compiler/compiler.h"
+#include "compiler/eval.h"
+#include "compiler/source_files.h"
+#include "compiler/suggest.h"
+#include "runtime/assign.h"
+#include "runtime/exit_codes.h"
+#include "runtime/hash.h"
+#include "runtime/lock.h"
+#include "runtime/outbox.h"
+#include "runtime/plan.h"
+#include "runtime/store.h"
+
+namespace ccaflow {
+namespace fs = std::filesystem;
+using namespace exit_code;
+
+RunKnobs RunKnobs::from_environment() {
+  RunKnobs knobs;
+  if (const char* crash = std::getenv("CCAFLOW_CRASH_AFTER_EFFECTS")) knobs.crash_after_effects = std::atol(crash);
+  if (const char* batch = std::getenv("CCAFLOW_BATCH_SIZE")) knobs.batch_size = std::max(1L, std::atol(batch));
+  return knobs;
+}
+
+namespace {
+
+constexpr const char* kSystem = "system";
+
+// The workflow's fingerprint: its files' contents, by file name (not folder), so the same
+// workflow run from another folder is the same workflow.
+std::string inputs_hash(const std::map<std::string, std::string>& inputs) {
+  std::vector<std::pair<std::string, const std::string*>> files;
+  for (const auto& [path, text] : inputs) files.emplace_back(fs::path(path).filename().string(), &text);
+  std::sort(files.begin(), files.end());
+  Sha256 h;
+  for (const auto& [name, text] : files) {
+    h.update(name);
+    h.update(std::string_view("\0", 1));
+    h.update(fmt::format("{}:", text->size()));
+    h.update(*text);
+  }
+  return h.hex();
+}
+
+int account_flags(const Account& a) {
+  return (a.direct_access ? 1 : 0) | (a.care ? 2 : 0) | (a.fera ? 4 : 0) | (a.medical_baseline ? 8 : 0) | (a.nem ? 16 : 0);
+}
+
+bool is_gate(const TaskRow& row) { return row.kind == "gate" || row.kind == "milestone"; }
+
+// A progress line on stderr, only on a terminal.
+class Progress {
+ public:
+  Progress() : tty_(isatty(STDERR_FILENO) != 0) {}
+  void show(const std::string& task, std::int64_t done, std::int64_t total) {
+    if (!tty_) return;
+    int width = 30;
+    int filled = total > 0 ? static_cast<int>(width * done / total) : width;
+    std::cerr << fmt::format("\r  {:<40} [{}{}] {}/{}", task.substr(0, 40), std::string(static_cast<std::size_t>(filled), '#'),
+                             std::string(static_cast<std::size_t>(width - filled), ' '), with_commas(static_cast<std::size_t>(done)),
+                             with_commas(static_cast<std::size_t>(total)))
+              << std::flush;
+    shown_ = true;
+  }
+  void clear() {
+    if (shown_) std::cerr << "\r\033[K" << std::flush;
+    shown_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool shown_ = false;
+};
+
+// Makes waiting every milestone or gate whose dependencies are all done (inside the
+// caller's transaction). Returns the keys that changed.
+std::vector<std::string> promote_gates(Store& store, std::vector<TaskRow>& rows) {
+  std::vector<std::string> promoted;
+  for (TaskRow& row : rows) {
+    if (!is_gate(row) || row.state != TaskState::kPending) continue;
+    bool ready = std::all_of(row.deps.begin(), row.deps.end(),
+                             [&](int d) { return rows[static_cast<std::size_t>(d - 1)].state == TaskState::kDone; });
+    if (!ready) continue;
+    row.state = TaskState::kWaiting;
+    store.set_state(row.id, row.state);
+    store.event(kSystem, row.id, "waiting", "waiting for approval");
+    promoted.push_back(row.key);
+  }
+  return promoted;
+}
+
+class Executor {
+ public:
+  Executor(Store& store, const Program& program, const TaskGraph& graph, Outbox& outbox, Date as_of, RunKnobs knobs)
+      : store_(store), program_(program), model_(program.model), graph_(graph), outbox_(outbox), as_of_(as_of),
+        knobs_(knobs) {}
+
+  // Runs every task due by the as-of date, in dependency order. False when a task failed.
+  bool run() {
+    rows_ = store_.tasks();
+    {
+      sql::Transaction t(store_.db());
+      for (const std::string& key : promote_gates(store_, rows_)) std::cout << fmt::format("  waiting   {}: needs approval\n", key);
+      t.commit();
+    }
+    bool ok = true;
+    for (int v : graph_.order()) {
+      TaskRow& row = rows_[static_cast<std::size_t>(v)];
+      const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(v)];
+      if (row.state == TaskState::kDone || is_gate(row)) continue;
+      if (row.state == TaskState::kFailed) {
+        ok = false;
+        continue;
+      }
+      if (node.earliest > as_of_ || !task_deps_done(node)) continue;
+      ok &= execute(v);
+    }
+    {
+      sql::Transaction t(store_.db());
+      for (const std::string& key : promote_gates(store_, rows_)) std::cout << fmt::format("  waiting   {}: needs approval\n", key);
+      t.commit();
+    }
+    return ok;
+  }
+
+ private:
+  bool task_deps_done(const TaskNode& node) const {
+    for (int d : node.deps) {
+      if (node.waits_per_account(d)) continue;
+      if (rows_[static_cast<std::size_t>(d)].state != TaskState::kDone) return false;
+    }
+    return true;
+  }
+
+  // Runs one batch, retrying up to the task's `retry`; a failure is recorded, not thrown.
+  bool execute(int v) {
+    TaskRow& row = rows_[static_cast<std::size_t>(v)];
+    const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(v)];
+    for (;;) {
+      std::string error;
+      try {
+        batch(v);
+        return true;
+      } catch (const sql::Error& e) {
+        if (e.busy()) throw;
+        error = e.disk_full() ? fmt::format("{} (the disk may be full: free space where {} is, then resume)", e.what(), store_.path())
+                              : e.what();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      progress_.clear();
+      bool again = row.attempts <= node.retry;
+      std::cerr << fmt::format("ccaflow: error: task {} failed (attempt {}): {}{}\n", row.key, row.attempts, error,
+                               again ? "; trying again" : "");
+      try {
+        sql::Transaction t(store_.db());
+        row.state = again ? TaskState::kDue : TaskState::kFailed;
+        row.error = error;
+        store_.set_state(row.id, row.state, error);
+        store_.event(kSystem, row.id, again ? "retry" : "failed", error);
+        t.commit();
+      } catch (const std::exception& e) {
+        std::cerr << fmt::format("ccaflow: error: cannot record the failure of {} either: {}\n", row.key, e.what());
+        row.state = TaskState::kFailed;
+        return false;
+      }
+      if (!again) return false;
+    }
+  }
+
+  // Per-account work of one task: which accounts, with which date.
+  struct Work {
+    std::int64_t account;
+    Date on;
+  };
+
+  void batch(int v) {
+    TaskRow& row = rows_[static_cast<std::size_t>(v)];
+    const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(v)];
+    if (row.state != TaskState::kRunning) {
+      sql::Transaction t(store_.db());
+      store_.start_attempt(row.id);
+      store_.set_state(row.id, TaskState::kRunning);
+      store_.event(kSystem, row.id, "running", fmt::format("as of {}", format_date(as_of_)));
+      t.commit();
+      row.state = TaskState::kRunning;
+      ++row.attempts;
+    }
+    std::vector<Work> work = select_work(node, row);
+    const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
+    std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
+    for (std::size_t at = 0; at < work.size();) {
+      std::size_t end = std::min(work.size(), at + static_cast<std::size_t>(knobs_.batch_size));
+      sql::Transaction t(store_.db());
+      for (std::size_t i = at; i < end; ++i) {
+        store_.add_effect(row.id, work[i].account, kind, work[i].on);
+        if (knobs_.crash_after_effects > 0 && ++effects_ >= knobs_.crash_after_effects) ::kill(::getpid(), SIGKILL);
+      }
+      store_.add_done(row.id, static_cast<std::int64_t>(end - at));
+      t.commit();
+      row.done += static_cast<std::int64_t>(end - at);
+      at = end;
+      progress_.show(row.key, row.done, total);
+    }
+    progress_.clear();
+    bool complete = row.done >= row.planned;
+    std::vector<std::pair<std::string, std::string>> files = outbox_files(node, row, complete);
+    for (const auto& [name, bytes] : files) outbox_.write(name, bytes);
+    sql::Transaction t(store_.db());
+    for (const auto& [name, bytes] : files) store_.record_outbox(name, row.id, static_cast<std::int64_t>(bytes.size()), sha256_hex(bytes));
+    if (complete) {
+      row.state = TaskState::kDone;
+      row.error.clear();
+      store_.set_state(row.id, row.state);
+      store_.event(kSystem, row.id, "done", fmt::format("{} {} effects", row.done, kind));
+    }
+    t.commit();
+    if (!work.empty()) {
+      std::string where = files.empty() ? "" : fmt::format(" -> {}", files.back().first);
+      std::cout << fmt::format("  {:<9} {}: {} of {} accounts{}\n", complete ? "done" : "running", row.key,
+                               with_commas(static_cast<std::size_t>(row.done)), with_commas(static_cast<std::size_t>(row.planned)),
+                               where);
+    }
+  }
+
+  // Accounts of the task with no effect yet that are due by the as-of date, in account order.
+  std::vector<Work> select_work(const TaskNode& node, const TaskRow& row) {
+    std::vector<Work> out;
+    const PhaseInfo& phase = model_.phases.at(static_cast<std::size_t>(node.phase));
+    if (node.kind == NodeKind::kSwitch) {
+      int ccasr = graph_.find(fmt::format("{}.connect.c{:02}", phase.id, node.cycle)) + 1;
+      auto s = store_.db().prepare(
+          "SELECT e.account FROM effects e WHERE e.task = ? AND NOT EXISTS "
+          "(SELECT 1 FROM effects d WHERE d.task = ? AND d.account = e.account) ORDER BY e.account");
+      s.bind(1, ccasr).bind(2, row.id);
+      Date read = phase.cycles.at(static_cast<std::size_t>(node.cycle - 1)).read;
+      while (s.step()) out.push_back({s.integer(0), read});
+      return out;
+    }
+    if (node.kind == NodeKind::kCcasr) {
+      auto s = store_.db().prepare(
+          "SELECT a.id FROM accounts a WHERE a.phase = ? AND a.read_cycle = ? AND NOT EXISTS "
+          "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) ORDER BY a.id");
+      s.bind(1, node.phase).bind(2, node.cycle).bind(3, row.id);
+      Date read = phase.cycles.at(static_cast<std::size_t>(node.cycle - 1)).read;
+      while (s.step()) out.push_back({s.integer(0), read});
+      return out;
+    }
+    // A notice goes out on business days only, to each account once its read cycle's
+    // window has opened (and, after enrollment, once that account has switched).
+    if (!model_.calendar.is_business_day(as_of_)) return out;
+    std::vector<bool> due_cycle(phase.cycles.size() + 1, false);
+    for (const CycleInfo& c : phase.cycles) {
+      due_cycle[static_cast<std::size_t>(c.cycle)] = c.windows.at(static_cast<std::size_t>(node.notice)).send <= as_of_;
+    }
+    std::set<std::int64_t> switched;
+    bool per_account = !node.account_deps.empty();
+    if (per_account) {
+      auto s = store_.db().prepare("SELECT account FROM effects WHERE task = ?");
+      for (int d : node.account_deps) {
+        s.bind(1, d + 1);
+        while (s.step()) switched.insert(s.integer(0));
+        s.reset();
+      }
+    }
+    auto s = store_.db().prepare(
+        "SELECT a.id, a.read_cycle FROM accounts a WHERE a.phase = ? AND NOT EXISTS "
+        "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) ORDER BY a.id");
+    s.bind(1, node.phase).bind(2, row.id);
+    while (s.step()) {
+      std::int64_t account = s.integer(0);
+      auto cycle = static_cast<std::size_t>(s.integer(1));
+      if (cycle >= due_cycle.size() || !due_cycle[cycle]) continue;
+      if (per_account && !switched.contains(account)) continue;
+      out.push_back({account, as_of_});
+    }
+    return out;
+  }
+
+  // The files a task's recorded effects call for and the outbox does not hold yet: one
+  // mail-merge CSV per notice and send date, one X12 814 per completed CCASR batch.
+  std::vector<std::pair<std::string, std::string>> outbox_files(const TaskNode& node, const TaskRow& row, bool complete) {
+    std::vector<std::pair<std::string, std::string>> files;
+    if (node.kind == NodeKind::kNotice) {
+      const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
+      std::vector<std::string> dates;
+      auto d = store_.db().prepare("SELECT DISTINCT on_date FROM effects WHERE task = ? ORDER BY on_date");
+      d.bind(1, row.id);
+      while (d.step()) dates.push_back(d.text(0));
+      for (const std::string& date : dates) {
+        std::string name = fmt::format("notices/{}.{}.csv", row.key, date);
+        if (store_.outbox_recorded(name)) continue;
+        std::vector<MailMergeRow> rows;
+        auto s = store_.db().prepare(
+            "SELECT a.id, a.account, a.customer_class, a.rate_schedule, a.city, a.county, a.read_cycle, a.flags "
+            "FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? AND e.on_date = ? ORDER BY a.id");
+        s.bind(1, row.id).bind(2, date);
+        while (s.step()) {
+          MailMergeRow r;
+          r.account = AccountRow{s.integer(0), s.text(1), static_cast<int>(s.integer(2)), s.text(3), s.text(4), s.text(5),
+                                 static_cast<int>(s.integer(6)), static_cast<int>(s.integer(7))};
+          r.notice = notice.id;
+          r.template_name = notice.decl->template_path.value_or("");
+          r.sender = notice.decl->sender.value_or("cca");
+          r.send = parse_date(date).value_or(as_of_);
+          rows.push_back(std::move(r));
+        }
+        files.emplace_back(name, mail_merge_csv(rows));
+      }
+    } else if (node.kind == NodeKind::kCcasr && complete && row.done > 0) {
+      std::string name = fmt::format("ccasr/{}.814", row.key);
+      if (!store_.outbox_recorded(name)) {
+        Ccasr814 b;
+        b.cca_code = model_.cca;
+        b.cca_name = model_.title;
+        b.cca_duns = model_.cca_duns;
+        b.utility_code = model_.utility;
+        b.utility_name = model_.utility_name;
+        b.utility_duns = model_.utility_duns;
+        b.control_number = row.id;
+        b.created = node.send;
+        b.reference_prefix = fmt::format("{}{:05}", model_.cca, row.id);
+        auto s = store_.db().prepare(
+            "SELECT a.account, e.on_date FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? ORDER BY a.id");
+        s.bind(1, row.id);
+        while (s.step()) b.lines.push_back({s.text(0), parse_date(s.text(1)).value_or(node.latest)});
+        files.emplace_back(name, x12_814(b));
+      }
+    }
+    return files;
+  }
+
+  Store& store_;
+  const Program& program_;
+  const Model& model_;
+  const TaskGraph& graph_;
+  Outbox& outbox_;
+  Date as_of_;
+  RunKnobs knobs_;
+  std::vector<TaskRow> rows_;
+  long effects_ = 0;
+  Progress progress_;
+};
+
+// --- shared by the commands -------------------------------------------------------------
+
+int report_compile(const CompileResult& result) {
+  std::cerr << result.render_diagnostics();
+  for (const std::string& e : result.program->usage_errors) std::cerr << "ccaflow: error: " << e << "\n";
+  if (!result.program->usage_errors.empty()) return kUsage;
+  return result.ok() ? kOk : kInputError;
+}
+
+std::optional<RunLock> lock(const std::string& db, const char* command) {
+  std::string holder;
+  auto lock = RunLock::acquire(db, fmt::format("ccaflow {}", command), holder);
+  if (!lock) std::cerr << fmt::format("ccaflow: error: {} is in use by another process ({}); try again when it has finished\n", db, holder);
+  return lock;
+}
+
+// The stored tasks must be the compiled graph's, node for node.
+bool same_tasks(const std::vector<TaskRow>& rows, const TaskGraph& graph) {
+  if (rows.size() != graph.nodes().size()) return false;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].key != graph.nodes()[i].id) return false;
+  }
+  return true;
+}
+
+// What differs between the stored tasks and a newly compiled graph, for `run FILE`.
+std::string task_differences(const std::vector<TaskRow>& rows, const TaskGraph& graph) {
+  std::map<std::string, const TaskRow*> stored;
+  for (const TaskRow& r : rows) stored[r.key] = &r;
+  std::vector<std::string> added, removed, moved;
+  std::set<std::string> seen;
+  for (const TaskNode& n : graph.nodes()) {
+    seen.insert(n.id);
+    auto it = stored.find(n.id);
+    if (it == stored.end()) {
+      added.push_back(fmt::format("    added:   {} ({} {}..{})", n.id, node_kind_name(n.kind), format_date(n.earliest), format_date(n.latest)));
+    } else if (it->second->earliest != n.earliest || it->second->latest != n.latest) {
+      moved.push_back(fmt::format("    moved:   {}: {}..{} -> {}..{}", n.id, format_date(it->second->earliest),
+                                  format_date(it->second->latest), format_date(n.earliest), format_date(n.latest)));
+    }
+  }
+  for (const TaskRow& r : rows) {
+    if (!seen.contains(r.key)) removed.push_back(fmt::format("    removed: {} ({})", r.key, r.kind));
+  }
+  std::string out;
+  std::size_t shown = 0;
+  for (const auto* list : {&added, &removed, &moved}) {
+    for (const std::string& line : *list) {
+      if (shown++ < 20) out += line + "\n";
+    }
+  }
+  if (shown > 20) out += fmt::format("    ... and {} more\n", shown - 20);
+  if (shown == 0) out = "    no task was added, removed or moved; the files' text differs (senders, templates, comments)\n";
+  return out;
+}
+
+std::string default_outbox(const std::string& db) { return db + ".outbox"; }
+
+void print_summary(Store& store, Date as_of) {
+  std::map<TaskState, int> counts;
+  std::vector<std::string> waiting, failed;
+  for (const TaskRow& r : store.tasks()) {
+    ++counts[r.state];
+    if (r.state == TaskState::kWaiting) waiting.push_back(r.key);
+    if (r.state == TaskState::kFailed) failed.push_back(fmt::format("{} ({})", r.key, r.error));
+  }
+  std::cout << fmt::format("as of {}: {} done, {} running, {} waiting for approval, {} pending, {} failed\n", format_date(as_of),
+                           counts[TaskState::kDone], counts[TaskState::kRunning], counts[TaskState::kWaiting],
+                           counts[TaskState::kPending] + counts[TaskState::kDue], counts[TaskState::kFailed]);
+  if (!waiting.empty()) std::cout << fmt::format("  to approve: {}\n", fmt::join(waiting, ", "));
+  if (!failed.empty()) std::cout << fmt::format("  failed: {}\n", fmt::join(failed, "; "));
+}
+
+int execute_stored(Store& store, const CompileResult& compiled, Date as_of, const std::string& command) {
+  RunInfo info = store.run();
+  {
+    sql::Transaction t(store.db());
+    store.event(kSystem, std::nullopt, "as_of", format_date(as_of));
+    store.event(kSystem, std::nullopt, "command", command);
+    t.commit();
+  }
+  DiskOutbox outbox(info.outbox_dir);
+  Executor executor(store, *compiled.program, *compiled.graph, outbox, as_of, RunKnobs::from_environment());
+  bool ok = executor.run();
+  print_summary(store, as_of);
+  return ok ? kOk : kTaskFailed;
+}
+
+// Creates the run database: schema, the workflow's files, phases, tasks and accounts, all
+// in one transaction. On any error nothing is left behind.
+int create_run(const RunRequest& request, const CompileResult& compiled, bool reuse_file) {
+  const Program& program = *compiled.program;
+  const Model& model = program.model;
+  std::string customers = request.customers.value_or(model.customers.value_or(""));
+  if (customers.empty()) {
+    std::cerr << "ccaflow: error: the first run of a workflow needs its customers: give --customers CSV "
+                 "(or name them in the workflow: customers \"file.csv\")\n";
+    return kUsage;
+  }
+  auto customers_hash = sha256_file(customers);
+  std::string outbox_dir = fs::absolute(request.outbox.value_or(default_outbox(request.db))).lexically_normal().string();
+  bool created = false;
+  try {
+    std::optional<Store> store;
+    if (reuse_file) {
+      store.emplace(Store::open(request.db, false, true));
+    } else {
+      store.emplace(Store::create(request.db));
+      created = true;
+    }
+    sql::Transaction t(store->db());
+    store->db().exec("PRAGMA defer_foreign_keys = ON");  // a task may depend on one added after it
+    store->create_schema();
+    RunInfo info{*request.workflow, program.options.stdlib_dir, inputs_hash(program.inputs), customers,
+                 customers_hash.value_or(""), outbox_dir, model.title, model.cca, model.utility, ""};
+    store->save_run(info, program.inputs);
+    for (std::size_t p = 0; p < model.phases.size(); ++p) store->add_phase(static_cast<int>(p), model.phases[p].id, model.phases[p].enroll);
+
+    std::vector<std::string> errors;
+    AssignOptions options;
+    options.progress = true;
+    std::int64_t next_id = 0;
+    options.each = [&](const Account& a, const Assignment& assigned) {
+      AccountRow row{++next_id, a.id, static_cast<int>(a.customer_class), a.rate_schedule, a.city, a.county, a.read_cycle,
+                     account_flags(a)};
+      if (assigned.kind == Assignment::Kind::kPhase) {
+        store->add_account(row, assigned.index, std::nullopt);
+      } else {
+        store->add_account(row, std::nullopt, model.exclusions.at(static_cast<std::size_t>(assigned.index)).reason);
+      }
+    };
+    auto plan = assign_customers(program, customers, errors, options);
+    for (const std::string& e : errors) std::cerr << e;
+    if (!plan) throw std::invalid_argument("customers");
+
+    for (std::size_t v = 0; v < compiled.graph->nodes().size(); ++v) {
+      const TaskNode& n = compiled.graph->nodes()[v];
+      TaskRow row;
+      row.id = static_cast<int>(v) + 1;
+      row.key = n.id;
+      row.kind = node_kind_name(n.kind);
+      row.phase = n.phase >= 0 ? model.phases[static_cast<std::size_t>(n.phase)].id : "";
+      row.cycle = n.cycle;
+      row.earliest = n.earliest;
+      row.latest = n.latest;
+      row.planned = static_cast<std::int64_t>(task_accounts(n, &*plan).value_or(0));
+      for (int d : n.deps) row.deps.push_back(d + 1);
+      store->add_task(row);
+    }
+    store->finish_setup();
+    store->event(kSystem, std::nullopt, "created",
+                 fmt::format("{} from {}: {} accounts ({} eligible), {} tasks", model.title, *request.workflow,
+                             plan->accounts, plan->eligible, compiled.graph->nodes().size()));
+    t.commit();
+    std::cout << fmt::format("created {}: {} ({}), {} accounts ({} eligible), {} tasks; outbox {}\n", request.db, model.title,
+                             model.cca, with_commas(plan->accounts), with_commas(plan->eligible), compiled.graph->nodes().size(),
+                             outbox_dir);
+    return kOk;
+  } catch (const std::invalid_argument&) {
+  } catch (const sql::Error& e) {
+    std::cerr << fmt::format("ccaflow: error: cannot create {}: {}\n", request.db, e.what());
+  }
+  if (created) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((request.db + suffix).c_str());
+  }
+  return kInputError;
+}
+
+}  // namespace
+
+int run_workflow(const RunRequest& request) {
+  auto held = lock(request.db, "run");
+  if (!held) return kDatabase;
+  CompileResult compiled = compile(*request.workflow);
+  if (int status = report_compile(compiled); status != kOk) return status;
+
+  std::error_code ec;
+  bool exists = fs::exists(request.db, ec);
+  bool fresh = !exists;
+  if (exists) {
+    try {
+      Store probe = Store::open(request.db, false, true);
+      fresh = probe.empty();
+    } catch (const SchemaError& e) {
+      std::cerr << "ccaflow: error: " << e.what() << "\n";
+      return kDatabase;
+    }
+  }
+  if (fresh) {
+    int status = create_run(request, compiled, exists);
+    if (status != kOk) return status;
+  }
+  try {
+    Store store = Store::open(request.db);
+    RunInfo info = store.run();
+    std::vector<TaskRow> rows = store.tasks();
+    if (info.inputs_hash != inputs_hash(compiled.program->inputs)) {
+      std::cerr << fmt::format("ccaflow: error: {} is not the workflow stored in {} (started {} from {}):\n{}"
+                               "  `ccaflow resume --db {}` continues the stored workflow\n",
+                               *request.workflow, request.db, info.created_at, info.workflow_path,
+                               task_differences(rows, *compiled.graph), request.db);
+      return kWorkflowDiffers;
+    }
+    if (request.customers && !fresh) {
+      auto hash = sha256_file(*request.customers);
+      if (!hash || *hash != info.customers_hash) {
+        std::cerr << fmt::format("ccaflow: error: {} already holds the accounts of {}; {} {}: a run keeps the "
+                                 "accounts it started with\n",
+                                 request.db, info.customers_path, *request.customers,
+                                 hash ? "has other contents" : "cannot be read");
+        return kInputError;
+      }
+    }
+    if (request.outbox && !fresh &&
+        fs::absolute(*request.outbox).lexically_normal().string() != info.outbox_dir) {
+      std::cerr << fmt::format("ccaflow: error: {} writes to the outbox {}; it cannot move to {}\n", request.db,
+                               info.outbox_dir, *request.outbox);
+      return kUsage;
+    }
+    if (!same_tasks(rows, *compiled.graph)) {
+      std::cerr << fmt::format("ccaflow: error: the tasks stored in {} do not match its workflow\n", request.db);
+      return kDatabase;
+    }
+    return execute_stored(store, compiled, request.as_of, fmt::format("run {} as of {}", *request.workflow, format_date(request.as_of)));
+  } catch (const SchemaError& e) {
+    std::cerr << "ccaflow: error: " << e.what() << "\n";
+    return kDatabase;
+  } catch (const sql::Error& e) {
+    std::cerr << "ccaflow: error: " << request.db << ": " << e.what() << "\n";
+    return e.busy() || e.not_a_database() ? kDatabase : kTaskFailed;
+  }
+}
+
+int resume_workflow(const RunRequest& request) {
+  auto held = lock(request.db, "resume");
+  if (!held) return kDatabase;
+  try {
+    Store store = Store::open(request.db);
+    RunInfo info = store.run();
+    StoredFiles files(store.inputs());
+    CompileOptions options;
+    options.files = &files;
+    options.stdlib_dir = info.stdlib_dir;
+    CompileResult compiled = compile(info.workflow_path, options);
+    if (!compiled.ok() || !compiled.graph) {
+      std::cerr << compiled.render_diagnostics();
+      std::cerr << fmt::format("ccaflow: error: the workflow stored in {} does not compile with this ccaflow\n", request.db);
+      return kDatabase;
+    }
+    std::vector<TaskRow> rows = store.tasks();
+    if (!same_tasks(rows, *compiled.graph)) {
+      std::cerr << fmt::format("ccaflow: error: the tasks stored in {} do not match its workflow\n", request.db);
+      return kDatabase;
+    }
+    {
+      sql::Transaction t(store.db());
+      for (const TaskRow& r : rows) {
+        if (r.state != TaskState::kFailed) continue;
+        store.set_state(r.id, TaskState::kDue, r.error);
+        store.event(kSystem, r.id, "resumed", fmt::format("retrying after: {}", r.error));
+      }
+      t.commit();
+    }
+    return execute_stored(store, compiled, request.as_of, fmt::format("resume as of {}", format_date(request.as_of)));
+  } catch (const SchemaError& e) {
+    std::cerr << "ccaflow: error: " << e.what() << "\n";
+    return kDatabase;
+  } catch (const sql::Error& e) {
+    std::cerr << "ccaflow: error: " << request.db << ": " << e.what() << "\n";
+    return e.busy() || e.not_a_database() ? kDatabase : kTaskFailed;
+  }
+}
+
+int approve_gate(const std::string& db, const std::string& task, const std::string& by, const std::string& note) {
+  auto held = lock(db, "approve");
+  if (!held) return kDatabase;
+  try {
+    Store store = Store::open(db);
+    std::vector<TaskRow> rows = store.tasks();
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const TaskRow& r) { return r.key == task; });
+    if (it == rows.end()) {
+      std::vector<std::string> gates;
+      for (const TaskRow& r : rows) {
+        if (is_gate(r)) gates.push_back(r.key);
+      }
+      std::cerr << fmt::format("ccaflow: error: {} has no task `{}`{}; its milestones and gates are {}\n", db, task,
+                               did_you_mean(task, gates), fmt::join(gates, ", "));
+      return kInputError;
+    }
+    TaskRow& row = *it;
+    if (!is_gate(row)) {
+      std::cerr << fmt::format("ccaflow: error: `{}` is a {} task; only milestones and gates are approved\n", task, row.kind);
+      return kInputError;
+    }
+    if (row.state != TaskState::kWaiting) {
+      std::string why;
+      if (row.state == TaskState::kDone) {
+        auto s = store.db().prepare("SELECT actor, at FROM events WHERE task = ? AND kind = 'approved' ORDER BY seq DESC LIMIT 1");
+        s.bind(1, row.id);
+        why = s.step() ? fmt::format("it was approved by {} at {}", s.text(0), s.text(1)) : "it is done";
+      } else {
+        std::vector<std::string> open;
+        for (int d : row.deps) {
+          const TaskRow& dep = rows[static_cast<std::size_t>(d - 1)];
+          if (dep.state != TaskState::kDone) open.push_back(fmt::format("{} ({})", dep.key, task_state_name(dep.state)));
+        }
+        why = open.empty() ? fmt::format("it is {}; run the workflow first", task_state_name(row.state))
+                           : fmt::format("it waits for {}", fmt::join(open, ", "));
+      }
+      std::cerr << fmt::format("ccaflow: error: `{}` is not waiting for approval: {}\n", task, why);
+      return kInputError;
+    }
+    sql::Transaction t(store.db());
+    row.state = TaskState::kDone;
+    store.set_state(row.id, row.state);
+    store.event("operator:" + by, row.id, "approved", note);
+    std::vector<std::string> next = promote_gates(store, rows);
+    t.commit();
+    std::cout << fmt::format("approved {} by {}{}\n", task, by, note.empty() ? "" : fmt::format(" ({})", note));
+    if (!next.empty()) std::cout << fmt::format("  now waiting for approval: {}\n", fmt::join(next, ", "));
+    return kOk;
+  } catch (const SchemaError& e) {
+    std::cerr << "ccaflow: error: " << e.what() << "\n";
+    return kDatabase;
+  } catch (const sql::Error& e) {
+    std::cerr << "ccaflow: error: " << db << ": " << e.what() << "\n";
+    return e.busy() || e.not_a_database() ? kDatabase : kTaskFailed;
+  }
+}
+
+}  // namespace ccaflow
