@@ -227,7 +227,7 @@ class Executor {
       store_.event(kSystem, row.id, "done", fmt::format("{} {} effects", row.done, kind));
     }
     t.commit();
-    if (!work.empty()) {
+    if (!work.empty() || !files.empty()) {
       std::string where = files.empty() ? "" : fmt::format(" -> {}", files.back().first);
       std::cout << fmt::format("  {:<9} {}: {} of {} accounts{}\n", complete ? "done" : "running", row.key,
                                with_commas(static_cast<std::size_t>(row.done)), with_commas(static_cast<std::size_t>(row.planned)),

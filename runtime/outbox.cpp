@@ -27,7 +27,9 @@ namespace {
 void make_dirs(const fs::path& dir) {
   if (dir.empty() || fs::is_directory(dir)) return;
   make_dirs(dir.parent_path());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) fail("cannot create the outbox folder", dir.string());
+  if (::mkdir(dir.c_str(), 0700) == 0) return;
+  if (errno != EEXIST) fail("cannot create the outbox folder", dir.string());
+  throw std::runtime_error(fmt::format("cannot create the outbox folder {}: a file of that name is in the way", dir.string()));
 }
 
 void write_all(int fd, const std::string& bytes, const std::string& path) {
