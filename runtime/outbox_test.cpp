@@ -1,0 +1,85 @@
+#include "runtime/outbox.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace ccaflow {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(X12, OneTransactionPerAccountWithCountsAndControlNumbers) {
+  Ccasr814 b;
+  b.cca_code = "CPA";
+  b.cca_name = "Clean Power Alliance";
+  b.cca_duns = "123456789";
+  b.utility_code = "SCE";
+  b.utility_name = "Southern California Edison";
+  b.control_number = 42;
+  b.created = *parse_date("2027-02-22");
+  b.reference_prefix = "CPA00042";
+  b.lines = {{"8000000001", *parse_date("2027-03-01")}, {"8000000002", *parse_date("2027-03-01")}};
+  EXPECT_EQ(x12_814(b),
+            "ISA*00*          *00*          *ZZ*CPA            *ZZ*SCE            *270222*0000*U*00401*000000042*0*P*>~\n"
+            "GS*GE*CPA*SCE*20270222*0000*42*X*004010~\n"
+            "ST*814*0001~\n"
+            "BGN*13*CPA000420001*20270222~\n"
+            "N1*8S*Southern California Edison~\n"
+            "N1*SJ*Clean Power Alliance*1*123456789~\n"
+            "LIN*1*SH*EL*SH*CE~\n"
+            "ASI*7*021~\n"
+            "REF*12*8000000001~\n"
+            "DTM*151*20270301~\n"
+            "SE*9*0001~\n"
+            "ST*814*0002~\n"
+            "BGN*13*CPA000420002*20270222~\n"
+            "N1*8S*Southern California Edison~\n"
+            "N1*SJ*Clean Power Alliance*1*123456789~\n"
+            "LIN*2*SH*EL*SH*CE~\n"
+            "ASI*7*021~\n"
+            "REF*12*8000000002~\n"
+            "DTM*151*20270301~\n"
+            "SE*9*0002~\n"
+            "GE*2*42~\n"
+            "IEA*1*000000042~\n");
+}
+
+TEST(MailMerge, QuotesFieldsThatNeedIt) {
+  MailMergeRow r;
+  r.account = AccountRow{1, "A\"1", 0, "D", "Rancho Palos Verdes, unincorporated", "Los Angeles", 3, 0};
+  r.notice = "opt_out.first";
+  r.template_name = "t1";
+  r.sender = "cca";
+  r.send = *parse_date("2027-01-04");
+  EXPECT_EQ(mail_merge_csv({r}),
+            "account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n"
+            "\"A\"\"1\",residential,D,\"Rancho Palos Verdes, unincorporated\",Los Angeles,3,opt_out.first,t1,cca,2027-01-04\r\n");
+}
+
+TEST(DiskOutbox, WritesWholeFilesWithPrivateModes) {
+  fs::path root = fs::temp_directory_path() / ("ccaflow_outbox_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  DiskOutbox outbox(root.string());
+  outbox.write("ccasr/a.814", "first");
+  outbox.write("ccasr/a.814", "second, replacing the first");
+  std::ifstream in(root / "ccasr" / "a.814");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "second, replacing the first");
+  EXPECT_FALSE(fs::exists(root / "ccasr" / "a.814.tmp"));
+  struct stat info {};
+  ASSERT_EQ(::stat((root / "ccasr").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((root / "ccasr" / "a.814").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  std::ofstream(root / "notices");  // a file where a folder must go
+  EXPECT_THROW(outbox.write("notices/x.csv", "x"), std::runtime_error);
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace ccaflow

@@ -1,0 +1,107 @@
+#include "runtime/store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "runtime/lock.h"
+
+namespace ccaflow {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("ccaflow_store_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "run.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void make_run() {
+    Store store = Store::create(path_);
+    sql::Transaction t(store.db());
+    store.create_schema();
+    store.save_run(RunInfo{"w.flow", "/stdlib", "hash", "c.csv", "chash", "/outbox", "T", "T", "SCE", ""}, {{"w.flow", "text"}});
+    store.add_phase(0, "p", *parse_date("2027-01-01"));
+    store.add_account(AccountRow{1, "A1", 0, "D", "Ojai", "Ventura", 3, 0}, 0, std::nullopt);
+    TaskRow task;
+    task.id = 1;
+    task.key = "p.n.a";
+    task.kind = "notice";
+    task.phase = "p";
+    task.earliest = task.latest = *parse_date("2026-12-01");
+    task.planned = 1;
+    store.add_task(task);
+    store.finish_setup();
+    t.commit();
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(StoreTest, CreatesAPrivateVersionedDatabase) {
+  make_run();
+  struct stat info {};
+  ASSERT_EQ(::stat(path_.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  Store store = Store::open(path_);
+  EXPECT_EQ(store.db().user_version(), kSchemaVersion);
+  EXPECT_EQ(store.run().workflow_path, "w.flow");
+  EXPECT_EQ(store.inputs().at("w.flow"), "text");
+  auto mode = store.db().prepare("PRAGMA journal_mode");
+  mode.step();
+  EXPECT_EQ(mode.text(0), "wal");
+  EXPECT_THROW(Store::create(path_), sql::Error);  // never overwrites
+}
+
+TEST_F(StoreTest, AnEffectIsRecordedOncePerTaskAndAccount) {
+  make_run();
+  Store store = Store::open(path_);
+  {
+    sql::Transaction t(store.db());
+    store.add_effect(1, 1, "notice", *parse_date("2026-12-01"));
+    t.commit();
+  }
+  sql::Transaction t(store.db());
+  EXPECT_THROW(store.add_effect(1, 1, "notice", *parse_date("2026-12-02")), sql::Error);
+}
+
+TEST_F(StoreTest, RefusesWhatItCannotUse) {
+  make_run();
+  {
+    Store store = Store::open(path_);
+    store.db().exec("PRAGMA user_version = 7");
+  }
+  try {
+    Store::open(path_);
+    FAIL() << "a newer schema was opened";
+  } catch (const SchemaError& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 7"), std::string::npos) << e.what();
+  }
+  std::string empty = (dir_ / "empty.db").string();
+  { Store::create(empty); }
+  EXPECT_THROW(Store::open(empty), SchemaError);
+  EXPECT_TRUE(Store::open(empty, false, true).empty());
+}
+
+TEST_F(StoreTest, OneWriterAtATime) {
+  std::string holder;
+  auto first = RunLock::acquire(path_, "ccaflow run", holder);
+  ASSERT_TRUE(first);
+  auto second = RunLock::acquire(path_, "ccaflow approve", holder);
+  EXPECT_FALSE(second);
+  EXPECT_NE(holder.find("ccaflow run"), std::string::npos) << holder;
+  EXPECT_NE(holder.find("pid "), std::string::npos) << holder;
+  first.reset();
+  EXPECT_TRUE(RunLock::acquire(path_, "ccaflow approve", holder));
+}
+
+}  // namespace
+}  // namespace ccaflow
