@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -201,6 +202,7 @@ class Executor {
     std::vector<Work> work = select_work(node, row);
     const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
+    auto started = std::chrono::steady_clock::now();
     for (std::size_t at = 0; at < work.size();) {
       std::size_t end = std::min(work.size(), at + static_cast<std::size_t>(knobs_.batch_size));
       sql::Transaction t(store_.db());
@@ -215,11 +217,17 @@ class Executor {
       progress_.show(row.key, row.done, total);
     }
     progress_.clear();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     bool complete = row.done >= row.planned;
     std::vector<std::pair<std::string, std::string>> files = outbox_files(node, row, complete);
     for (const auto& [name, bytes] : files) outbox_.write(name, bytes);
     sql::Transaction t(store_.db());
     for (const auto& [name, bytes] : files) store_.record_outbox(name, row.id, static_cast<std::int64_t>(bytes.size()), sha256_hex(bytes));
+    if (!work.empty()) {
+      store_.event(kSystem, row.id, "effects",
+                   fmt::format("{} {} effects recorded in {:.3f} s ({:.0f}/s)", work.size(), kind, seconds,
+                               static_cast<double>(work.size()) / std::max(seconds, 1e-9)));
+    }
     if (complete) {
       row.state = TaskState::kDone;
       row.error.clear();

@@ -108,7 +108,8 @@ void Store::create_schema() {
     CREATE TABLE tasks (
       id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, phase TEXT, cycle INTEGER NOT NULL,
       earliest TEXT NOT NULL, latest TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-      planned INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '');
+      planned INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
+      started_at TEXT, finished_at TEXT);
     CREATE TABLE task_deps (task INTEGER NOT NULL REFERENCES tasks(id), dep INTEGER NOT NULL REFERENCES tasks(id),
       PRIMARY KEY (task, dep)) WITHOUT ROWID;
     CREATE TABLE effects (
@@ -210,8 +211,13 @@ void Store::event(const std::string& actor, std::optional<int> task, const std::
 }
 
 void Store::set_state(int task, TaskState state, const std::string& error) {
-  if (!set_state_) set_state_.emplace(db_.prepare("UPDATE tasks SET state = ?, error = ? WHERE id = ?"));
-  set_state_->bind(1, task_state_name(state)).bind(2, error).bind(3, task).run();
+  if (!set_state_) {
+    set_state_.emplace(db_.prepare(
+        "UPDATE tasks SET state = ?1, error = ?2, "
+        "started_at = CASE WHEN ?1 = 'running' AND started_at IS NULL THEN ?3 ELSE started_at END, "
+        "finished_at = CASE WHEN ?1 IN ('done', 'failed') THEN ?3 ELSE NULL END WHERE id = ?4"));
+  }
+  set_state_->bind(1, task_state_name(state)).bind(2, error).bind(3, now_text()).bind(4, task).run();
 }
 
 void Store::start_attempt(int task) {
