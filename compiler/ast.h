@@ -38,7 +38,7 @@ enum class ExprKind {
 
 // What a name stands for, filled in by name resolution.
 enum class RefKind {
-  kUnresolved, kParam, kTask, kPhase, kNoticeSet, kCalendar, kReads, kRule, kModule,
+  kUnresolved, kParam, kTask, kPhase, kNoticeSet, kCalendar, kReads, kRule, kModule, kOptouts, kResponses,
   kAttribute,  // an account attribute inside a selector
   kAnchor,     // enroll, switch, read inside a window or submission
   kVariable,   // a rule's quantifier or let variable
@@ -83,7 +83,7 @@ struct Workflow {
   std::string title;
   std::optional<std::string> cca, utility, customers;
   std::string utility_name, cca_duns, utility_duns;
-  std::optional<QualifiedName> calendar, reads;
+  std::optional<QualifiedName> calendar, reads, optouts, responses;
   NodeId cca_id = 0, utility_id = 0, customers_id = 0;
 };
 
@@ -223,6 +223,29 @@ struct Assert {
   std::string message;
 };
 
+// How opt-outs are handled (domain.md's settings): early ones held or rejected, the free
+// follow-up period, the Six-Month Advance Notice, re-entry fees by customer class.
+struct OptoutPolicy {
+  NodeId id = 0;
+  std::string name;
+  std::optional<bool> hold_early;
+  ExprPtr free_period;
+  ExprPtr return_notice;
+  struct Fee {
+    NodeId id = 0;
+    std::string customer_class;
+    double amount = 0;
+  };
+  std::vector<Fee> fees;
+};
+
+// Which reject reason codes are retried on the next read and which wait for an operator.
+struct ResponsePolicy {
+  NodeId id = 0;
+  std::string name;
+  std::vector<std::pair<NodeId, std::string>> retry, hold;
+};
+
 // One parsed file.
 struct Module {
   std::string name;  // import name; the root workflow's file stem
@@ -241,6 +264,8 @@ struct Module {
   std::vector<Rule> rules;
   std::vector<Require> requires_;
   std::vector<Assert> asserts;
+  std::vector<OptoutPolicy> optout_policies;
+  std::vector<ResponsePolicy> response_policies;
 
   // The side table: every node's position in the source.
   std::vector<Location> locations;

@@ -188,7 +188,7 @@ TEST(StoredFilesTest, ARunRecompilesFromTheFilesItRead) {
   auto first = compile(kSource + "/examples/territory/territory.flow");
   ASSERT_TRUE(first.ok()) << first.render_diagnostics();
   const auto& inputs = first.program->inputs;
-  EXPECT_EQ(inputs.size(), 4u);  // the workflow, sce.flow, rule23.flow and the read schedule
+  EXPECT_EQ(inputs.size(), 5u);  // the workflow, sce.flow, rule23.flow, terms.flow and the read schedule
   StoredFiles stored(inputs);
   CompileOptions options;
   options.files = &stored;

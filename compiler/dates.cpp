@@ -86,6 +86,7 @@ class DatePass {
     check_overrides();
     preallocate();
     for (std::size_t i : order) evaluate(decls_[i]);
+    policies();
     if (diagnostics_.has_errors()) return;
     check_dependencies();
     exclusions();
@@ -138,6 +139,74 @@ class DatePass {
     const LoadedModule* module = &root;
     if (name.parts.size() == 2) module = &program_.loaded(root.imports.at(name.parts[0]));
     return {static_cast<const T*>(symbol->decl), module};
+  }
+
+  // The workflow's opt-out and response policies, checked and turned into settings.
+  void policies() {
+    if (workflow_ == nullptr) return;
+    if (workflow_->optouts) {
+      auto [policy, module] = find_decl<ast::OptoutPolicy>(*workflow_->optouts);
+      if (policy != nullptr) optout_terms(*policy, *module);
+    }
+    if (workflow_->responses) {
+      auto [policy, module] = find_decl<ast::ResponsePolicy>(*workflow_->responses);
+      if (policy == nullptr) return;
+      ResponseCodes& codes = model_.responses;
+      codes.name = workflow_->responses->str();
+      std::map<std::string, ast::NodeId> seen;
+      auto add = [&](const std::vector<std::pair<ast::NodeId, std::string>>& list, std::vector<std::string>& out) {
+        for (const auto& [id, code] : list) {
+          auto [it, inserted] = seen.try_emplace(code, id);
+          if (!inserted) {
+            auto& d = diagnostics_.error(where(*module, id), fmt::format("reject reason \"{}\" is listed twice", code));
+            d.notes.push_back({where(*module, it->second), "previously listed here"});
+            continue;
+          }
+          out.push_back(code);
+        }
+      };
+      add(policy->retry, codes.retry);
+      add(policy->hold, codes.hold);
+    }
+  }
+
+  void optout_terms(const ast::OptoutPolicy& policy, const LoadedModule& module) {
+    OptoutTerms& terms = model_.optouts;
+    terms.name = workflow_->optouts->str();
+    terms.hold_early = policy.hold_early.value_or(true);
+    auto span = [&](const ast::ExprPtr& expr, ast::Duration& out, const char* what) {
+      if (!expr) {
+        diagnostics_.error(where(module, policy.id), fmt::format("opt-out policy `{}` has no `{}` setting", policy.name, what));
+        return;
+      }
+      try {
+        out = eval_->eval(*expr, EvalScope{}).duration;
+      } catch (const EvalError& error) {
+        diagnostics_.error(where(module, *error.at), error.message);
+        return;
+      }
+      if (out.unit == ast::DurationUnit::kBillingCycles) {
+        diagnostics_.error(where(module, *expr), fmt::format("`{}` is counted in days, business days, weeks or months", what));
+      }
+    };
+    span(policy.free_period, terms.free_period, "free");
+    span(policy.return_notice, terms.return_notice, "return");
+    std::map<std::string, ast::NodeId> seen;
+    static const std::vector<std::string> kClasses = {"residential", "commercial", "industrial", "agricultural", "municipal", "lighting"};
+    for (const auto& fee : policy.fees) {
+      if (std::find(kClasses.begin(), kClasses.end(), fee.customer_class) == kClasses.end()) {
+        diagnostics_.error(where(module, fee.id), fmt::format("unknown customer class `{}`{}: use {}", fee.customer_class,
+                                                              did_you_mean(fee.customer_class, kClasses), fmt::join(kClasses, ", ")));
+        continue;
+      }
+      auto [it, inserted] = seen.try_emplace(fee.customer_class, fee.id);
+      if (!inserted) {
+        auto& d = diagnostics_.error(where(module, fee.id), fmt::format("the fee for {} is given twice", fee.customer_class));
+        d.notes.push_back({where(module, it->second), "previously given here"});
+        continue;
+      }
+      terms.fee_cents[fee.customer_class] = std::lround(fee.amount * 100);
+    }
   }
 
   void calendar() {

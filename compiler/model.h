@@ -133,6 +133,20 @@ struct ExclusionInfo {
   const ast::Exclude* decl = nullptr;
 };
 
+// The opt-out settings a run applies (from the workflow's `optouts` policy).
+struct OptoutTerms {
+  std::string name;               // empty: the workflow names no policy
+  bool hold_early = true;         // early opt-outs wait for the notice period (else rejected)
+  ast::Duration free_period{60, ast::DurationUnit::kDays};
+  ast::Duration return_notice{6, ast::DurationUnit::kMonths};
+  std::map<std::string, long> fee_cents;  // by customer class
+};
+
+struct ResponseCodes {
+  std::string name;
+  std::vector<std::string> retry, hold;
+};
+
 struct RuleOutcome {
   std::string rule;   // qualified rule name, or "assert"
   std::string title;
@@ -156,6 +170,8 @@ struct Model {
   const ast::Connect* connect = nullptr;
   std::string lead_text;  // the submission expression as written
   std::vector<RuleOutcome> outcomes;
+  OptoutTerms optouts;
+  ResponseCodes responses;
 };
 
 class Evaluator;

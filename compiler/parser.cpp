@@ -270,6 +270,19 @@ class Builder {
       ast::Require& require = module_.requires_.emplace_back();
       require.id = node(ctx);
       require.rules = qualified_list(ctx->rules);
+    } else if (auto* ctx = dynamic_cast<FlowParser::OptoutsItemContext*>(item)) {
+      build_optouts(ctx);
+    } else if (auto* ctx = dynamic_cast<FlowParser::ResponsesItemContext*>(item)) {
+      ast::ResponsePolicy& policy = module_.response_policies.emplace_back();
+      policy.id = node(ctx->name);
+      policy.name = text(ctx->name);
+      for (auto* prop : ctx->props) {
+        if (auto* p = dynamic_cast<FlowParser::RetryCodesPropContext*>(prop)) {
+          for (auto* code : p->codes) policy.retry.emplace_back(node(code), unquote(code));
+        } else if (auto* p = dynamic_cast<FlowParser::HoldCodesPropContext*>(prop)) {
+          for (auto* code : p->codes) policy.hold.emplace_back(node(code), unquote(code));
+        }
+      }
     } else if (auto* ctx = dynamic_cast<FlowParser::AssertItemContext*>(item)) {
       ast::Assert& assertion = module_.asserts.emplace_back();
       assertion.id = node(ctx->cond);
@@ -282,7 +295,7 @@ class Builder {
     ast::Workflow& workflow = module_.workflows.emplace_back();
     workflow.id = node(ctx->getStart());
     workflow.title = unquote(ctx->title);
-    ast::NodeId calendar_first = 0, reads_first = 0;
+    ast::NodeId calendar_first = 0, reads_first = 0, optouts_first = 0, responses_first = 0;
     for (auto* prop : ctx->props) {
       if (auto* p = dynamic_cast<FlowParser::CcaPropContext*>(prop)) {
         set_once(workflow.cca, std::optional<std::string>(text(p->code)), p, "cca", workflow.cca_id);
@@ -295,6 +308,10 @@ class Builder {
         set_once(workflow.calendar, std::optional(qualified(p->ref)), p, "calendar", calendar_first);
       } else if (auto* p = dynamic_cast<FlowParser::ReadSchedulePropContext*>(prop)) {
         set_once(workflow.reads, std::optional(qualified(p->ref)), p, "reads", reads_first);
+      } else if (auto* p = dynamic_cast<FlowParser::OptoutPolicyPropContext*>(prop)) {
+        set_once(workflow.optouts, std::optional(qualified(p->ref)), p, "optouts", optouts_first);
+      } else if (auto* p = dynamic_cast<FlowParser::ResponsePolicyPropContext*>(prop)) {
+        set_once(workflow.responses, std::optional(qualified(p->ref)), p, "responses", responses_first);
       } else if (auto* p = dynamic_cast<FlowParser::CustomersPropContext*>(prop)) {
         set_once(workflow.customers, std::optional<std::string>(unquote(p->path)), p, "customers",
                  workflow.customers_id);
@@ -309,6 +326,28 @@ class Builder {
       diagnostics_.error(loc(token), fmt::format("a DUNS number has nine digits, not \"{}\"", value));
     }
     return value;
+  }
+
+  void build_optouts(FlowParser::OptoutsItemContext* ctx) {
+    ast::OptoutPolicy& policy = module_.optout_policies.emplace_back();
+    policy.id = node(ctx->name);
+    policy.name = text(ctx->name);
+    ast::NodeId early_first = 0, free_first = 0, return_first = 0;
+    for (auto* prop : ctx->props) {
+      if (auto* p = dynamic_cast<FlowParser::EarlyOptoutPropContext*>(prop)) {
+        set_once(policy.hold_early, std::optional<bool>(p->action->getText() == "hold"), p, "early", early_first);
+      } else if (auto* p = dynamic_cast<FlowParser::FreePeriodPropContext*>(prop)) {
+        set_once(policy.free_period, primary(p->span), p, "free", free_first);
+      } else if (auto* p = dynamic_cast<FlowParser::ReturnNoticePropContext*>(prop)) {
+        set_once(policy.return_notice, primary(p->span), p, "return", return_first);
+      } else if (auto* p = dynamic_cast<FlowParser::FeePropContext*>(prop)) {
+        ast::OptoutPolicy::Fee fee;
+        fee.id = node(p->customerClass);
+        fee.customer_class = text(p->customerClass);
+        fee.amount = std::strtod(p->amount->getText().c_str(), nullptr);
+        policy.fees.push_back(std::move(fee));
+      }
+    }
   }
 
   void build_calendar(FlowParser::CalendarItemContext* ctx) {

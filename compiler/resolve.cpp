@@ -25,6 +25,8 @@ const char* kind_word(RefKind kind) {
     case RefKind::kReads: return "read schedule";
     case RefKind::kRule: return "rule";
     case RefKind::kModule: return "module";
+    case RefKind::kOptouts: return "opt-out policy";
+    case RefKind::kResponses: return "response policy";
     default: return "name";
   }
 }
@@ -92,6 +94,8 @@ class Resolver {
     for (auto& c : m.calendars) define(module, c.name, RefKind::kCalendar, &c, c.id);
     for (auto& r : m.reads) define(module, r.name, RefKind::kReads, &r, r.id);
     for (auto& r : m.rules) define(module, r.name, RefKind::kRule, &r, r.id);
+    for (auto& o : m.optout_policies) define(module, o.name, RefKind::kOptouts, &o, o.id);
+    for (auto& r : m.response_policies) define(module, r.name, RefKind::kResponses, &r, r.id);
 
     if (module.is_root) {
       if (m.workflows.empty()) {
@@ -346,6 +350,8 @@ class Resolver {
     for (auto& w : m.workflows) {
       if (w.calendar) bind_reference(module, *w.calendar, {RefKind::kCalendar}, "calendar");
       if (w.reads) bind_reference(module, *w.reads, {RefKind::kReads}, "read schedule");
+      if (w.optouts) bind_reference(module, *w.optouts, {RefKind::kOptouts}, "opt-out policy");
+      if (w.responses) bind_reference(module, *w.responses, {RefKind::kResponses}, "response policy");
     }
     for (auto& r : m.reads) {
       if (r.calendar) bind_reference(module, *r.calendar, {RefKind::kCalendar}, "calendar");
@@ -388,6 +394,10 @@ class Resolver {
       for (auto& name : r.rules) bind_reference(module, name, {RefKind::kRule}, "rule");
     }
     for (auto& a : m.asserts) bind_expr(*a.cond, in(Context::kAssert));
+    for (auto& o : m.optout_policies) {
+      if (o.free_period) bind_expr(*o.free_period, in(Context::kSpan));
+      if (o.return_notice) bind_expr(*o.return_notice, in(Context::kSpan));
+    }
   }
 
   Program& program_;

@@ -408,6 +408,10 @@ class TypeChecker {
       scope_.clear();
     }
     for (auto& a : m.asserts) expect(*a.cond, infer(*a.cond), T(Type::kBool), "`assert`");
+    for (auto& o : m.optout_policies) {
+      if (o.free_period) expect(*o.free_period, infer(*o.free_period), T(Type::kDuration), "`free`");
+      if (o.return_notice) expect(*o.return_notice, infer(*o.return_notice), T(Type::kDuration), "`return`");
+    }
   }
 
   Program& program_;

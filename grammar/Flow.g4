@@ -22,6 +22,8 @@ item
   | 'rule' name=ident title=STRING? 'for' 'each' quantifiers+=quantifier
       (',' quantifiers+=quantifier)* '{' body+=statement* '}'                     # RuleItem
   | 'require' rules+=qualifiedName (',' rules+=qualifiedName)*                    # RequireItem
+  | 'optouts' name=ident '{' props+=optoutProp* '}'                               # OptoutsItem
+  | 'responses' name=ident '{' props+=responseProp* '}'                           # ResponsesItem
   | 'assert' cond=expr (':' message=STRING)?                                      # AssertItem
   ;
 
@@ -31,6 +33,22 @@ workflowProp
   | 'calendar' ref=qualifiedName      # CalendarProp
   | 'reads' ref=qualifiedName         # ReadScheduleProp
   | 'customers' path=STRING           # CustomersProp
+  | 'optouts' ref=qualifiedName       # OptoutPolicyProp
+  | 'responses' ref=qualifiedName     # ResponsePolicyProp
+  ;
+
+// How opt-outs are handled: the settings domain.md leaves to each CCA and utility.
+optoutProp
+  : 'early' action=('hold' | 'reject')                            # EarlyOptoutProp
+  | 'free' span=primary 'after' 'switch'                           # FreePeriodProp
+  | 'return' span=primary 'after' 'cycle' 'end'                    # ReturnNoticeProp
+  | 'fee' customerClass=ident amount=NUMBER                        # FeeProp
+  ;
+
+// What happens to a rejected CCASR, by the utility's reject reason code.
+responseProp
+  : 'retry' codes+=STRING (',' codes+=STRING)*                     # RetryCodesProp
+  | 'hold' codes+=STRING (',' codes+=STRING)*                      # HoldCodesProp
   ;
 
 calendarEntry
@@ -137,6 +155,7 @@ ident
   | 'owner' | 'due' | 'sender' | 'template' | 'select' | 'cca' | 'utility'
   | 'customers' | 'calendar' | 'reads' | 'weekend' | 'holiday' | 'submit'
   | 'retry' | 'deadline' | 'pre' | 'post' | 'on' | 'billing' | 'business' | 'duns'
+  | 'early' | 'hold' | 'reject' | 'free' | 'fee' | 'end' | 'optouts' | 'responses'
   ;
 
 DATE    : [0-9] [0-9] [0-9] [0-9] '-' [0-9] [0-9] '-' [0-9] [0-9] ;
