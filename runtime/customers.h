@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
+
+#include "runtime/csv.h"
 
 namespace ccaflow {
 
@@ -22,16 +24,6 @@ struct Account {
   std::size_t line = 0;  // where the record starts
 };
 
-struct DataError {
-  std::size_t line = 0;    // 0: the file as a whole
-  std::size_t column = 0;  // 0: unknown
-  std::string message;
-  std::string text;        // the offending line, shortened
-};
-
-// "FILE:LINE:COL: error: MESSAGE", then the line and a caret when known.
-std::string render_data_error(const std::string& path, const DataError& error);
-
 class CustomerReader {
  public:
   // Reads read cycles 1..cycle_count. Stops after `max_errors` errors.
@@ -44,24 +36,21 @@ class CustomerReader {
   // Rows with errors are reported and skipped.
   bool next(Account& account);
 
-  const std::vector<DataError>& errors() const { return errors_; }
-  bool ok() const { return errors_.empty(); }
-  const std::string& path() const { return path_; }
+  const std::vector<DataError>& errors() const { return csv_.errors(); }
+  bool ok() const { return csv_.ok(); }
+  const std::string& path() const { return csv_.path(); }
   std::size_t accounts() const { return accounts_; }
 
  private:
-  struct Impl;
-  bool fill();
   void header(std::vector<std::string>& fields);
   bool convert(std::vector<std::string>& fields, std::size_t line, Account& account);
-  void error(std::size_t line, std::size_t column, std::string message);
-  void finish();
 
-  std::string path_;
+  CsvReader csv_;
   int cycle_count_;
-  std::size_t max_errors_;
-  std::unique_ptr<Impl> impl_;
-  std::vector<DataError> errors_;
+  bool have_header_ = false;
+  bool finished_ = false;
+  std::vector<int> columns_;  // file column -> customer column
+  std::unordered_map<std::string, std::uint32_t> seen_;  // account -> line of first sight
   std::size_t accounts_ = 0;
 };
 

@@ -218,7 +218,7 @@ class Executor {
     }
     progress_.clear();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    bool complete = row.done >= row.planned;
+    bool complete = remaining(node, row) == 0;
     std::vector<std::pair<std::string, std::string>> files = outbox_files(node, row, complete);
     for (const auto& [name, bytes] : files) outbox_.write(name, bytes);
     sql::Transaction t(store_.db());
@@ -249,19 +249,24 @@ class Executor {
     const PhaseInfo& phase = model_.phases.at(static_cast<std::size_t>(node.phase));
     if (node.kind == NodeKind::kSwitch) {
       int ccasr = graph_.find(fmt::format("{}.connect.c{:02}", phase.id, node.cycle)) + 1;
+      // A Connect that was cancelled in time never takes effect.
       auto s = store_.db().prepare(
           "SELECT e.account FROM effects e WHERE e.task = ? AND NOT EXISTS "
-          "(SELECT 1 FROM effects d WHERE d.task = ? AND d.account = e.account) ORDER BY e.account");
+          "(SELECT 1 FROM effects d WHERE d.task = ? AND d.account = e.account) AND NOT EXISTS "
+          "(SELECT 1 FROM requests r WHERE r.account = e.account AND r.type = 'cancel' AND r.state = 'sent') "
+          "ORDER BY e.account");
       s.bind(1, ccasr).bind(2, row.id);
       Date read = phase.cycles.at(static_cast<std::size_t>(node.cycle - 1)).read;
       while (s.step()) out.push_back({s.integer(0), read});
       return out;
     }
     if (node.kind == NodeKind::kCcasr) {
+      // No Connect for an account that opted out before it was sent.
       auto s = store_.db().prepare(
           "SELECT a.id FROM accounts a WHERE a.phase = ? AND a.read_cycle = ? AND NOT EXISTS "
-          "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) ORDER BY a.id");
-      s.bind(1, node.phase).bind(2, node.cycle).bind(3, row.id);
+          "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) AND NOT EXISTS "
+          "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?) ORDER BY a.id");
+      s.bind(1, node.phase).bind(2, node.cycle).bind(3, row.id).bind(4, format_date(as_of_));
       Date read = phase.cycles.at(static_cast<std::size_t>(node.cycle - 1)).read;
       while (s.step()) out.push_back({s.integer(0), read});
       return out;
@@ -283,10 +288,12 @@ class Executor {
         s.reset();
       }
     }
+    // No notice after an account's opt-out has taken effect.
     auto s = store_.db().prepare(
         "SELECT a.id, a.read_cycle FROM accounts a WHERE a.phase = ? AND NOT EXISTS "
-        "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) ORDER BY a.id");
-    s.bind(1, node.phase).bind(2, row.id);
+        "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) AND NOT EXISTS "
+        "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?) ORDER BY a.id");
+    s.bind(1, node.phase).bind(2, row.id).bind(3, format_date(as_of_));
     while (s.step()) {
       std::int64_t account = s.integer(0);
       auto cycle = static_cast<std::size_t>(s.integer(1));
@@ -295,6 +302,30 @@ class Executor {
       out.push_back({account, as_of_});
     }
     return out;
+  }
+
+  // How many accounts could still get an effect from this task: those without one that
+  // have not opted out (and, after enrollment, whose Connect was not cancelled).
+  std::int64_t remaining(const TaskNode& node, const TaskRow& row) {
+    const char* opted_out =
+        "EXISTS (SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected')";
+    const char* cancelled = "EXISTS (SELECT 1 FROM requests r WHERE r.account = a.id AND r.type = 'cancel' AND r.state = 'sent')";
+    std::string sql;
+    if (node.kind == NodeKind::kSwitch) {
+      int ccasr = graph_.find(fmt::format("{}.connect.c{:02}", model_.phases.at(static_cast<std::size_t>(node.phase)).id, node.cycle)) + 1;
+      sql = fmt::format("SELECT count(*) FROM effects c JOIN accounts a ON a.id = c.account WHERE c.task = {} AND NOT EXISTS "
+                        "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {}", ccasr, cancelled);
+    } else {
+      sql = fmt::format("SELECT count(*) FROM accounts a WHERE a.phase = ?2 {} AND NOT EXISTS "
+                        "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT {}",
+                        node.kind == NodeKind::kCcasr ? "AND a.read_cycle = ?3" : "", opted_out, cancelled);
+    }
+    auto s = store_.db().prepare(sql);
+    s.bind(1, row.id);
+    if (node.kind != NodeKind::kSwitch) s.bind(2, node.phase);
+    if (node.kind == NodeKind::kCcasr) s.bind(3, node.cycle);
+    s.step();
+    return s.integer(0);
   }
 
   // The files a task's recorded effects call for and the outbox does not hold yet: one

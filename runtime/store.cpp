@@ -117,6 +117,16 @@ void Store::create_schema() {
       kind TEXT NOT NULL, on_date TEXT NOT NULL, PRIMARY KEY (task, account)) WITHOUT ROWID;
     CREATE TABLE outbox (name TEXT PRIMARY KEY, task INTEGER NOT NULL REFERENCES tasks(id), bytes INTEGER NOT NULL,
       sha256 TEXT NOT NULL, written_at TEXT NOT NULL);
+    CREATE TABLE ingests (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL,
+      rows INTEGER NOT NULL, at TEXT NOT NULL, UNIQUE (kind, sha256));
+    CREATE TABLE optouts (
+      account INTEGER PRIMARY KEY REFERENCES accounts(id), received_on TEXT NOT NULL, channel TEXT NOT NULL,
+      kind TEXT NOT NULL, taken_on TEXT NOT NULL, fee_cents INTEGER NOT NULL, cycle_end TEXT, return_on TEXT,
+      rule TEXT NOT NULL, ingest INTEGER NOT NULL REFERENCES ingests(id), line INTEGER NOT NULL);
+    CREATE TABLE requests (
+      id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES accounts(id), type TEXT NOT NULL,
+      effective_on TEXT NOT NULL, not_before TEXT NOT NULL, state TEXT NOT NULL, sent_on TEXT, file TEXT,
+      reason TEXT NOT NULL, UNIQUE (account, type, effective_on));
     CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
       task INTEGER REFERENCES tasks(id), kind TEXT NOT NULL, detail TEXT NOT NULL);
   )sql");
