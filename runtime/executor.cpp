@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <fmt/format.h>
 #include <iostream>
 #include <set>
@@ -116,7 +117,7 @@ class Executor {
       for (const std::string& key : promote_gates(store_, rows_)) std::cout << fmt::format("  waiting   {}: needs approval\n", key);
       t.commit();
     }
-    bool ok = true;
+    bool ok = send_requests();
     for (int v : graph_.order()) {
       TaskRow& row = rows_[static_cast<std::size_t>(v)];
       const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(v)];
@@ -137,6 +138,98 @@ class Executor {
   }
 
  private:
+  // The lifecycle's CCASRs (Cancel, Disconnect, ...) queued by ingests: sent on business
+  // days once due, all of a day's in one 814 file. A Cancel that would reach the utility on
+  // or after its Connect's effective date is refused; a Disconnect returns the account
+  // instead, at the end of its billing cycle.
+  bool send_requests() {
+    if (!model_.calendar.is_business_day(as_of_)) return true;
+    std::string today = format_date(as_of_);
+    std::string name = fmt::format("ccasr/requests.{}.814", today);
+    try {
+      sql::Transaction t(store_.db());
+      auto cancels = store_.db().prepare(
+          "SELECT r.id, r.account, r.effective_on, a.read_cycle, a.account, "
+          "EXISTS (SELECT 1 FROM effects e JOIN tasks k ON k.id = e.task WHERE e.account = r.account AND k.kind = 'switch') "
+          "FROM requests r JOIN accounts a ON a.id = r.account "
+          "WHERE r.state = 'queued' AND r.type = 'cancel' AND r.not_before <= ? ORDER BY r.id");
+      cancels.bind(1, today);
+      struct Late {
+        std::int64_t id, account;
+        std::string effective, number;
+        int cycle;
+      };
+      std::vector<Late> late;
+      while (cancels.step()) {
+        if (cancels.text(2) <= today || cancels.integer(5) != 0) {
+          late.push_back({cancels.integer(0), cancels.integer(1), cancels.text(2), cancels.text(4), static_cast<int>(cancels.integer(3))});
+        }
+      }
+      for (const Late& l : late) {
+        Date back = model_.reads.nth_read_from(l.cycle, as_of_, 1).value_or(as_of_);
+        std::string why = fmt::format("refused: on {} the Connect is already effective ({}); a Disconnect is the way back", today, l.effective);
+        store_.db().prepare("UPDATE requests SET state = 'refused', reason = reason || '; ' || ? WHERE id = ?").bind(1, why).bind(2, l.id).run();
+        store_.db().prepare("INSERT OR IGNORE INTO requests (account, type, effective_on, not_before, state, reason) "
+                            "VALUES (?, 'disconnect', ?, ?, 'queued', ?)")
+            .bind(1, l.account).bind(2, format_date(back)).bind(3, today)
+            .bind(4, fmt::format("the Cancel came too late; back to bundled service at the end of the billing cycle")).run();
+        store_.db().prepare("UPDATE optouts SET cycle_end = ?1, return_on = ?1, rule = rule || ?2 WHERE account = ?3")
+            .bind(1, format_date(back))
+            .bind(2, fmt::format("; the Cancel could not reach the utility before the Connect took effect ({}), so a Disconnect "
+                                 "returns the account on {}, without a fee", l.effective, format_date(back)))
+            .bind(3, l.account).run();
+        store_.event(kSystem, std::nullopt, "request", fmt::format("account {}: Cancel {}", l.number, why));
+      }
+      store_.db().prepare("UPDATE requests SET state = 'sent', sent_on = ?1, file = ?2 WHERE state = 'queued' AND not_before <= ?1")
+          .bind(1, today).bind(2, name).run();
+      t.commit();
+    } catch (const std::exception& e) {
+      std::cerr << fmt::format("ccaflow: error: cannot send the queued CCASRs: {}\n", e.what());
+      return false;
+    }
+    // Every request file the database records as sent but the outbox does not hold yet.
+    std::vector<std::string> files;
+    auto pending = store_.db().prepare(
+        "SELECT DISTINCT file FROM requests WHERE state = 'sent' AND file NOT IN (SELECT name FROM outbox) ORDER BY file");
+    while (pending.step()) files.push_back(pending.text(0));
+    for (const std::string& file : files) {
+      try {
+        Ccasr814 b;
+        b.cca_code = model_.cca;
+        b.cca_name = model_.title;
+        b.cca_duns = model_.cca_duns;
+        b.utility_code = model_.utility;
+        b.utility_name = model_.utility_name;
+        b.utility_duns = model_.utility_duns;
+        std::string day = file.substr(file.size() - 14, 10);
+        b.created = parse_date(day).value_or(as_of_);
+        b.control_number = static_cast<int>(900000000 + b.created.time_since_epoch().count() % 99999999);
+        b.reference_prefix = fmt::format("{}R{}", model_.cca, day.substr(2, 2) + day.substr(5, 2) + day.substr(8, 2));
+        auto s = store_.db().prepare("SELECT a.account, r.effective_on, r.type FROM requests r JOIN accounts a ON a.id = r.account "
+                                     "WHERE r.file = ? AND r.state = 'sent' ORDER BY r.id");
+        s.bind(1, file);
+        std::map<std::string, int> counts;
+        while (s.step()) {
+          b.lines.push_back({s.text(0), parse_date(s.text(1)).value_or(as_of_), ccasr_type_named(s.text(2)).value_or(Ccasr814::Type::kConnect)});
+          ++counts[s.text(2)];
+        }
+        std::string bytes = x12_814(b);
+        outbox_.write(file, bytes);
+        sql::Transaction t(store_.db());
+        store_.record_outbox(file, std::nullopt, static_cast<std::int64_t>(bytes.size()), sha256_hex(bytes));
+        std::vector<std::string> parts;
+        for (const auto& [type, n] : counts) parts.push_back(fmt::format("{} {}", n, type));
+        store_.event(kSystem, std::nullopt, "requests", fmt::format("{}: {}", file, fmt::join(parts, ", ")));
+        t.commit();
+        std::cout << fmt::format("  sent      {} CCASRs ({}) -> {}\n", b.lines.size(), fmt::join(parts, ", "), file);
+      } catch (const std::exception& e) {
+        std::cerr << fmt::format("ccaflow: error: cannot write {}: {}\n", file, e.what());
+        return false;
+      }
+    }
+    return true;
+  }
+
   bool task_deps_done(const TaskNode& node) const {
     for (int d : node.deps) {
       if (node.waits_per_account(d)) continue;

@@ -14,6 +14,7 @@
 #include "compiler/eval.h"
 #include "runtime/executor.h"
 #include "runtime/exit_codes.h"
+#include "runtime/lifecycle.h"
 #include "runtime/plan.h"
 #include "runtime/status.h"
 
@@ -211,6 +212,22 @@ int main(int argc, char** argv) {
   approve_cmd->add_option("--by", approve.by, "Who signs it off")->required();
   approve_cmd->add_option("--note", approve.note, "A note for the event log");
 
+  std::string ingest_db, optout_file;
+  CLI::App* ingest_cmd = app.add_subcommand("ingest", "Feed the run what comes back from the world: opt-outs");
+  ingest_cmd->require_subcommand(1);
+  CLI::App* optouts_cmd = ingest_cmd->add_subcommand(
+      "optouts", "Opt-outs, as CSV account,received_on[,channel]: each decided by the account's own dates.\n"
+                 "The whole file is checked first; a bad file changes nothing; the same file twice changes nothing");
+  optouts_cmd->add_option("FILE", optout_file, "The opt-out CSV")->required();
+  optouts_cmd->add_option("--db", ingest_db, "The run database")->required();
+
+  std::string explain_db, explain_account_id, explain_format = "text";
+  CLI::App* explain_cmd = app.add_subcommand(
+      "explain", "One account's whole story: phase, dates, notices, CCASRs, opt-out, and the rule behind each decision");
+  explain_cmd->add_option("ACCOUNT", explain_account_id, "The utility's service account id")->required();
+  explain_cmd->add_option("--db", explain_db, "The run database")->required();
+  explain_cmd->add_option("--format", explain_format, "Output: text or json")->check(CLI::IsMember({"text", "json"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -227,6 +244,8 @@ int main(int argc, char** argv) {
     if (run_cmd->parsed()) return run_run(run, false);
     if (resume_cmd->parsed()) return run_run(resume, true);
     if (status_cmd->parsed()) return show_status(status_db, status_format);
+    if (optouts_cmd->parsed()) return ingest_optouts(ingest_db, optout_file);
+    if (explain_cmd->parsed()) return explain_account(explain_db, explain_account_id, explain_format);
     if (approve_cmd->parsed()) {
       if (approve.by.empty()) {
         std::cerr << "ccaflow: error: --by needs a name\n";

@@ -93,6 +93,14 @@ void DiskOutbox::write(const std::string& relative, const std::string& bytes) {
   }
 }
 
+std::optional<Ccasr814::Type> ccasr_type_named(std::string_view name) {
+  if (name == "connect") return Ccasr814::Type::kConnect;
+  if (name == "update") return Ccasr814::Type::kUpdate;
+  if (name == "disconnect") return Ccasr814::Type::kDisconnect;
+  if (name == "cancel") return Ccasr814::Type::kCancel;
+  return std::nullopt;
+}
+
 std::string mail_merge_csv(const std::vector<MailMergeRow>& rows) {
   std::string out = "account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n";
   for (const MailMergeRow& r : rows) {
@@ -126,12 +134,16 @@ std::string x12_814(const Ccasr814& b) {
       ++segments;
     };
     counted(fmt::format("ST*814*{}", st));
-    counted(fmt::format("BGN*13*{}{}*{}", b.reference_prefix, st, ccyymmdd(b.created)));
+    const char* purpose = line.type == Ccasr814::Type::kCancel ? "01" : "13";
+    const char* action = line.type == Ccasr814::Type::kUpdate       ? "001"
+                         : line.type == Ccasr814::Type::kDisconnect ? "024"
+                                                                    : "021";
+    counted(fmt::format("BGN*{}*{}{}*{}", purpose, b.reference_prefix, st, ccyymmdd(b.created)));
     counted(b.utility_duns.empty() ? fmt::format("N1*8S*{}", b.utility_name)
                                    : fmt::format("N1*8S*{}*1*{}", b.utility_name, b.utility_duns));
     counted(b.cca_duns.empty() ? fmt::format("N1*SJ*{}", b.cca_name) : fmt::format("N1*SJ*{}*1*{}", b.cca_name, b.cca_duns));
     counted(fmt::format("LIN*{}*SH*EL*SH*CE", transaction));
-    counted(fmt::format("ASI*7*{}", b.action));
+    counted(fmt::format("ASI*7*{}", action));
     counted(fmt::format("REF*12*{}", line.account));
     counted(fmt::format("DTM*151*{}", ccyymmdd(line.effective)));
     segment(fmt::format("SE*{}*{}", segments + 1, st));

@@ -3,6 +3,7 @@
 // batch rewrites exactly the same bytes. Contents are deterministic: no clock, sorted rows.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,15 +44,19 @@ struct Ccasr814 {
   std::string utility_code, utility_name, utility_duns;
   int control_number = 1;  // interchange and group control number (the batch's task id)
   Date created{};          // the submission date (no clock: the file must be reproducible)
-  std::string action = "021";  // ASI maintenance type: 021 a Connect (enrollment)
   std::string reference_prefix;
+  // The four CCASR types, each with its own codes: BGN01 (13 a request, 01 a cancellation)
+  // and ASI02 (X12 maintenance type: 021 addition, 001 change, 024 termination).
+  enum class Type { kConnect, kUpdate, kDisconnect, kCancel };
   struct Line {
     std::string account;
     Date effective{};  // the requested effective (read) date
+    Type type = Type::kConnect;
   };
   std::vector<Line> lines;
 };
 // ASC X12 814 version 004010: ISA/GS envelope, ST..SE per account, GE/IEA with counts.
 std::string x12_814(const Ccasr814& batch);
+std::optional<Ccasr814::Type> ccasr_type_named(std::string_view name);
 
 }  // namespace ccaflow

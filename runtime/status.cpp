@@ -58,6 +58,13 @@ int show_status(const std::string& db, const std::string& format) {
       auto s = store.db().prepare("SELECT excluded, count(*) FROM accounts WHERE excluded IS NOT NULL GROUP BY excluded ORDER BY excluded");
       while (s.step()) excluded.emplace_back(s.text(0), s.integer(1));
     }
+    std::map<std::string, std::int64_t> optouts, requests;
+    {
+      auto s = store.db().prepare("SELECT kind, count(*) FROM optouts GROUP BY kind ORDER BY kind");
+      while (s.step()) optouts[s.text(0)] = s.integer(1);
+      auto r = store.db().prepare("SELECT type || ' ' || state, count(*) FROM requests GROUP BY type, state ORDER BY type, state");
+      while (r.step()) requests[r.text(0)] = r.integer(1);
+    }
     std::map<TaskState, int> by_state;
     for (const TaskRow& t : tasks) ++by_state[t.state];
     std::vector<const TaskRow*> overdue, failed, next;
@@ -104,6 +111,8 @@ int show_status(const std::string& db, const std::string& format) {
       json ex = json::object();
       for (const auto& [reason, n] : excluded) ex[reason] = n;
       doc["excluded"] = ex;
+      doc["optouts"] = optouts;
+      doc["requests"] = requests;
       json states = json::object();
       for (const auto& [state, n] : by_state) states[task_state_name(state)] = n;
       doc["states"] = states;
@@ -125,6 +134,20 @@ int show_status(const std::string& db, const std::string& format) {
                              by_state[TaskState::kPending] + by_state[TaskState::kDue], by_state[TaskState::kFailed], tasks.size());
     std::cout << fmt::format("  effects   {} notices, {} Connect CCASRs, {} switches\n", with_commas(static_cast<std::size_t>(effects["notice"])),
                              with_commas(static_cast<std::size_t>(effects["ccasr"])), with_commas(static_cast<std::size_t>(effects["switch"])));
+    if (!optouts.empty()) {
+      std::vector<std::string> parts;
+      std::int64_t total = 0;
+      for (const auto& [kind, n] : optouts) {
+        parts.push_back(fmt::format("{} {}", with_commas(static_cast<std::size_t>(n)), kind));
+        total += n;
+      }
+      std::cout << fmt::format("  opt-outs  {} ({})\n", with_commas(static_cast<std::size_t>(total)), fmt::join(parts, ", "));
+    }
+    if (!requests.empty()) {
+      std::vector<std::string> parts;
+      for (const auto& [what, n] : requests) parts.push_back(fmt::format("{} {}", with_commas(static_cast<std::size_t>(n)), what));
+      std::cout << fmt::format("  CCASRs    {}\n", fmt::join(parts, ", "));
+    }
     if (!failed.empty()) {
       std::cout << "\nFailed (ccaflow resume retries them)\n";
       for (const TaskRow* t : failed) std::cout << fmt::format("  {}  after {} attempt{}: {}\n", t->key, t->attempts, t->attempts == 1 ? "" : "s", t->error);

@@ -115,7 +115,7 @@ void Store::create_schema() {
     CREATE TABLE effects (
       task INTEGER NOT NULL REFERENCES tasks(id), account INTEGER NOT NULL REFERENCES accounts(id),
       kind TEXT NOT NULL, on_date TEXT NOT NULL, PRIMARY KEY (task, account)) WITHOUT ROWID;
-    CREATE TABLE outbox (name TEXT PRIMARY KEY, task INTEGER NOT NULL REFERENCES tasks(id), bytes INTEGER NOT NULL,
+    CREATE TABLE outbox (name TEXT PRIMARY KEY, task INTEGER REFERENCES tasks(id), bytes INTEGER NOT NULL,
       sha256 TEXT NOT NULL, written_at TEXT NOT NULL);
     CREATE TABLE ingests (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL,
       rows INTEGER NOT NULL, at TEXT NOT NULL, UNIQUE (kind, sha256));
@@ -243,7 +243,7 @@ void Store::add_done(int task, std::int64_t count) {
   db_.prepare("UPDATE tasks SET done = done + ? WHERE id = ?").bind(1, count).bind(2, task).run();
 }
 
-void Store::record_outbox(const std::string& name, int task, std::int64_t bytes, const std::string& sha256) {
+void Store::record_outbox(const std::string& name, std::optional<int> task, std::int64_t bytes, const std::string& sha256) {
   db_.prepare("INSERT OR REPLACE INTO outbox VALUES (?, ?, ?, ?, ?)")
       .bind(1, name).bind(2, task).bind(3, bytes).bind(4, sha256).bind(5, now_text()).run();
 }

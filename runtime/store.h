@@ -91,7 +91,7 @@ class Store {
   void start_attempt(int task);
   void add_effect(int task, std::int64_t account, const char* kind, Date on);
   void add_done(int task, std::int64_t count);
-  void record_outbox(const std::string& name, int task, std::int64_t bytes, const std::string& sha256);
+  void record_outbox(const std::string& name, std::optional<int> task, std::int64_t bytes, const std::string& sha256);
   bool outbox_recorded(const std::string& name);
 
  private:

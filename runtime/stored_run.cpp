@@ -1,0 +1,85 @@
+#include "runtime/stored_run.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "runtime/exit_codes.h"
+
+namespace ccaflow {
+
+std::optional<StoredRun> open_stored_run(const std::string& db, bool read_only, int& status) {
+  try {
+    Store store = Store::open(db, read_only);
+    RunInfo info = store.run();
+    auto files = std::make_unique<StoredFiles>(store.inputs());
+    CompileOptions options;
+    options.files = files.get();
+    options.stdlib_dir = info.stdlib_dir;
+    CompileResult compiled = compile(info.workflow_path, options);
+    if (!compiled.ok() || !compiled.graph) {
+      std::cerr << compiled.render_diagnostics();
+      std::cerr << fmt::format("ccaflow: error: the workflow stored in {} does not compile with this ccaflow\n", db);
+      status = exit_code::kDatabase;
+      return std::nullopt;
+    }
+    std::vector<TaskRow> tasks = store.tasks();
+    bool same = tasks.size() == compiled.graph->nodes().size();
+    for (std::size_t i = 0; same && i < tasks.size(); ++i) same = tasks[i].key == compiled.graph->nodes()[i].id;
+    if (!same) {
+      std::cerr << fmt::format("ccaflow: error: the tasks stored in {} do not match its workflow\n", db);
+      status = exit_code::kDatabase;
+      return std::nullopt;
+    }
+    return StoredRun{std::move(store), std::move(info), std::move(files), std::move(compiled), std::move(tasks)};
+  } catch (const SchemaError& e) {
+    std::cerr << "ccaflow: error: " << e.what() << "\n";
+    status = exit_code::kDatabase;
+  } catch (const sql::Error& e) {
+    std::cerr << "ccaflow: error: " << db << ": " << e.what() << "\n";
+    status = exit_code::kDatabase;
+  }
+  return std::nullopt;
+}
+
+std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& account) {
+  auto s = run.store.db().prepare(
+      "SELECT id, account, customer_class, rate_schedule, city, county, read_cycle, flags, coalesce(phase, -1), "
+      "coalesce(excluded, '') FROM accounts WHERE account = ?");
+  s.bind(1, account);
+  if (!s.step()) return std::nullopt;
+  AccountFacts f;
+  f.row = AccountRow{s.integer(0), s.text(1), static_cast<int>(s.integer(2)), s.text(3), s.text(4), s.text(5),
+                     static_cast<int>(s.integer(6)), static_cast<int>(s.integer(7))};
+  f.phase = static_cast<int>(s.integer(8));
+  f.excluded = s.text(9);
+  if (f.phase < 0) return f;
+  const PhaseInfo& phase = run.model().phases.at(static_cast<std::size_t>(f.phase));
+  f.switch_on = phase.cycles.at(static_cast<std::size_t>(f.row.read_cycle - 1)).read;
+  auto e = run.store.db().prepare("SELECT t.kind, e.on_date FROM effects e JOIN tasks t ON t.id = e.task "
+                                  "WHERE e.account = ? AND t.kind IN ('ccasr', 'switch')");
+  e.bind(1, f.row.id);
+  while (e.step()) {
+    Date on = parse_date(e.text(1)).value_or(f.switch_on);
+    if (e.text(0) == "switch") {
+      f.switched = true;
+      f.switch_on = on;
+    } else {
+      f.connect_effective = on;
+    }
+  }
+  return f;
+}
+
+std::optional<Date> notice_period_opens(const Model& model, int phase, int cycle) {
+  std::optional<Date> first;
+  const CycleInfo& c = model.phases.at(static_cast<std::size_t>(phase)).cycles.at(static_cast<std::size_t>(cycle - 1));
+  for (std::size_t n = 0; n < model.notices.size(); ++n) {
+    if (model.notices[n].decl->stage != ast::Stage::kPre) continue;
+    Date start = c.windows.at(n).start;
+    if (!first || start < *first) first = start;
+  }
+  return first;
+}
+
+}  // namespace ccaflow

@@ -1,0 +1,46 @@
+// An existing run, opened for a command: its database, its stored workflow recompiled from
+// the files it was started with (whatever happened on disk since), and its tasks checked
+// against that workflow's graph.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/compiler.h"
+#include "compiler/source_files.h"
+#include "runtime/store.h"
+
+namespace ccaflow {
+
+struct StoredRun {
+  Store store;
+  RunInfo info;
+  std::unique_ptr<StoredFiles> files;
+  CompileResult compiled;
+  std::vector<TaskRow> tasks;
+
+  const Model& model() const { return compiled.program->model; }
+  const TaskGraph& graph() const { return *compiled.graph; }
+};
+
+// Opens DB and recompiles its workflow. On failure prints why and sets `status` (4 for a
+// database this ccaflow cannot use).
+std::optional<StoredRun> open_stored_run(const std::string& db, bool read_only, int& status);
+
+// One account's place in the plan: its row, phase and read cycle, and its switch date (the
+// switch recorded for it, else its cycle's planned read).
+struct AccountFacts {
+  AccountRow row;
+  int phase = -1;  // -1: excluded
+  std::string excluded;
+  Date switch_on{};
+  bool switched = false;
+  std::optional<Date> connect_effective;  // the Connect sent for it, if any: its requested date
+};
+std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& account);
+
+// The first day any of the account's pre-enrollment notice windows opens, if it has any.
+std::optional<Date> notice_period_opens(const Model& model, int phase, int cycle);
+
+}  // namespace ccaflow
