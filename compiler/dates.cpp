@@ -750,40 +750,12 @@ class DatePass {
     std::string where_text = fmt::format("for phase {}", phase.id);
     if (depends_on_cycle(w)) where_text += fmt::format(", read cycle {} (switch {})", cycle,
                                                        format_date(phase.cycles[static_cast<std::size_t>(cycle - 1)].read));
+    if (w.kind == ast::WindowKind::kBillingCycle && w.cycle_index < 1) {
+      diagnostics_.error(m.ast->where(w.id), "billing cycles after the switch count from 1");
+      return false;
+    }
     try {
-      switch (w.kind) {
-        case ast::WindowKind::kBetween:
-          out.start = eval_->eval_date(*w.from, scope);
-          out.end = eval_->eval_date(*w.to, scope);
-          break;
-        case ast::WindowKind::kWithin: {
-          Date anchor = eval_->eval_date(*w.anchor, scope);
-          ast::Duration span = eval_->eval(*w.span, scope).duration;
-          if (w.before) {
-            out.start = eval_->shift(anchor, span, -1, scope, *w.span);
-            out.end = add_days(anchor, -1);
-          } else {
-            out.start = anchor;
-            out.end = add_days(eval_->shift(anchor, span, 1, scope, *w.span), -1);
-          }
-          break;
-        }
-        case ast::WindowKind::kBillingCycle: {
-          Date anchor = eval_->eval_date(*w.anchor, scope);
-          if (w.cycle_index < 1) {
-            diagnostics_.error(m.ast->where(w.id), "billing cycles after the switch count from 1");
-            return false;
-          }
-          ast::Duration before{w.cycle_index - 1, ast::DurationUnit::kBillingCycles};
-          ast::Duration through{w.cycle_index, ast::DurationUnit::kBillingCycles};
-          out.start = eval_->shift(anchor, before, 1, scope, *w.anchor);
-          out.end = add_days(eval_->shift(anchor, through, 1, scope, *w.anchor), -1);
-          break;
-        }
-        case ast::WindowKind::kOn:
-          out.start = out.end = eval_->eval_date(*w.from, scope);
-          break;
-      }
+      out = eval_->window(w, scope);
     } catch (const EvalError& error) {
       diagnostics_.error(m.ast->where(error.at->id), fmt::format("{} ({})", error.message, where_text));
       return false;
@@ -796,28 +768,24 @@ class DatePass {
       return false;
     }
     // It goes out on the first business day of its window once the gates it waits for are due.
-    Date earliest = out.start;
+    if (auto send = eval_->first_send(notice, out)) {
+      out.send = *send;
+      return true;
+    }
     const GateInfo* waiting = nullptr;
     for (int g : notice.deps) {
       const GateInfo& gate = model_.gates[static_cast<std::size_t>(g)];
-      if (gate.due > earliest) {
-        earliest = gate.due;
-        waiting = &gate;
-      }
+      if (gate.due > out.end && (waiting == nullptr || gate.due > waiting->due)) waiting = &gate;
     }
-    if (earliest > out.end) {
+    if (waiting != nullptr) {
       diagnostics_.error(at, fmt::format("notice {} {} must go out by {}, but it waits for {}, due {}",
                                          notice.id, where_text, format_date(out.end), waiting->id,
                                          format_date(waiting->due)));
-      return false;
-    }
-    out.send = model_.calendar.next_business_day(earliest);
-    if (out.send > out.end) {
+    } else {
       diagnostics_.error(at, fmt::format("notice {} has an empty window {}: {}..{} holds no business day to send on",
                                          notice.id, where_text, format_date(out.start), format_date(out.end)));
-      return false;
     }
-    return true;
+    return false;
   }
 
   static bool mentions_cycle(const Expr& e) {

@@ -84,6 +84,49 @@ Value Evaluator::notices_of(int phase, int cycle, std::optional<ast::Stage> stag
   return list;
 }
 
+WindowDates Evaluator::window(const ast::Window& w, const EvalScope& scope) const {
+  WindowDates out;
+  switch (w.kind) {
+    case ast::WindowKind::kBetween:
+      out.start = eval_date(*w.from, scope);
+      out.end = eval_date(*w.to, scope);
+      break;
+    case ast::WindowKind::kWithin: {
+      Date anchor = eval_date(*w.anchor, scope);
+      ast::Duration span = eval(*w.span, scope).duration;
+      if (w.before) {
+        out.start = shift(anchor, span, -1, scope, *w.span);
+        out.end = add_days(anchor, -1);
+      } else {
+        out.start = anchor;
+        out.end = add_days(shift(anchor, span, 1, scope, *w.span), -1);
+      }
+      break;
+    }
+    case ast::WindowKind::kBillingCycle: {
+      Date anchor = eval_date(*w.anchor, scope);
+      ast::Duration before{w.cycle_index - 1, ast::DurationUnit::kBillingCycles};
+      ast::Duration through{w.cycle_index, ast::DurationUnit::kBillingCycles};
+      out.start = shift(anchor, before, 1, scope, *w.anchor);
+      out.end = add_days(shift(anchor, through, 1, scope, *w.anchor), -1);
+      break;
+    }
+    case ast::WindowKind::kOn:
+      out.start = out.end = eval_date(*w.from, scope);
+      break;
+  }
+  return out;
+}
+
+std::optional<Date> Evaluator::first_send(const NoticeInfo& notice, const WindowDates& w) const {
+  Date earliest = w.start;
+  for (int g : notice.deps) earliest = std::max(earliest, model_.gates.at(static_cast<std::size_t>(g)).due);
+  if (earliest > w.end) return std::nullopt;
+  Date send = model_.calendar.next_business_day(earliest);
+  if (send > w.end) return std::nullopt;
+  return send;
+}
+
 Value Evaluator::cycles_of(int phase) const {
   Value list;
   list.type = Type::kList;
@@ -198,6 +241,7 @@ Value Evaluator::eval(const Expr& e, const EvalScope& scope) const {
           if (scope.phase < 0) throw EvalError{&e, fmt::format("`{}` needs a phase", e.text)};
           const PhaseInfo& p = model_.phases.at(scope.phase);
           if (anchor == Anchor::kEnroll) return Value::of_date(p.enroll);
+          if (scope.switch_on) return Value::of_date(*scope.switch_on);
           if (scope.cycle <= 0 || static_cast<std::size_t>(scope.cycle) > p.cycles.size()) {
             throw EvalError{&e, "`switch` needs a read cycle"};
           }

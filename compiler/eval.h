@@ -25,6 +25,7 @@ struct EvalScope {
   int phase = -1;                 // index into model.phases for enroll/switch
   int cycle = 0;                  // read cycle (1-based) for switch and billing cycles
   std::optional<Date> read;       // the read date a submission is computed for
+  std::optional<Date> switch_on;  // an account's own switch date, when it is not its cycle's planned read
   std::vector<Value>* slots = nullptr;  // rule variables
 };
 
@@ -43,6 +44,11 @@ class Evaluator {
   Date shift(Date date, const ast::Duration& d, int sign, const EvalScope& scope, const ast::Expr& at) const;
   // The notice's window (per cycle, or across every cycle of the phase when cycle == 0).
   WindowDates notice_window(int phase, int cycle, int notice) const;
+  // A window evaluated afresh in `scope` (start and end; send is left to first_send).
+  WindowDates window(const ast::Window& window, const EvalScope& scope) const;
+  // The first business day a notice can go out in its window: once the window has opened
+  // and the gates it waits for are due. nullopt when that day is past the window's end.
+  std::optional<Date> first_send(const NoticeInfo& notice, const WindowDates& window) const;
   int billing_cycle_of(int phase, int cycle, Date date) const;
   // A list of the phase's read cycles (as cycle values).
   Value cycles_of(int phase) const;
