@@ -216,7 +216,8 @@ class Executor {
         std::string bytes = x12_814(b);
         outbox_.write(file, bytes);
         sql::Transaction t(store_.db());
-        store_.record_outbox(file, std::nullopt, static_cast<std::int64_t>(bytes.size()), sha256_hex(bytes));
+        store_.record_outbox(file, std::nullopt, static_cast<std::int64_t>(b.lines.size()), static_cast<std::int64_t>(bytes.size()),
+                             sha256_hex(bytes));
         std::vector<std::string> parts;
         for (const auto& [type, n] : counts) parts.push_back(fmt::format("{} {}", n, type));
         store_.event(kSystem, std::nullopt, "requests", fmt::format("{}: {}", file, fmt::join(parts, ", ")));
@@ -312,10 +313,12 @@ class Executor {
     progress_.clear();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     bool complete = remaining(node, row) == 0;
-    std::vector<std::pair<std::string, std::string>> files = outbox_files(node, row, complete);
-    for (const auto& [name, bytes] : files) outbox_.write(name, bytes);
+    std::vector<OutboxFile> files = outbox_files(node, row, complete);
+    for (const OutboxFile& f : files) outbox_.write(f.name, f.bytes);
     sql::Transaction t(store_.db());
-    for (const auto& [name, bytes] : files) store_.record_outbox(name, row.id, static_cast<std::int64_t>(bytes.size()), sha256_hex(bytes));
+    for (const OutboxFile& f : files) {
+      store_.record_outbox(f.name, row.id, f.rows, static_cast<std::int64_t>(f.bytes.size()), sha256_hex(f.bytes));
+    }
     if (!work.empty()) {
       store_.event(kSystem, row.id, "effects",
                    fmt::format("{} {} effects recorded in {:.3f} s ({:.0f}/s)", work.size(), kind, seconds,
@@ -329,7 +332,7 @@ class Executor {
     }
     t.commit();
     if (!work.empty() || !files.empty()) {
-      std::string where = files.empty() ? "" : fmt::format(" -> {}", files.back().first);
+      std::string where = files.empty() ? "" : fmt::format(" -> {}", files.back().name);
       std::cout << fmt::format("  {:<9} {}: {} of {} accounts{}\n", complete ? "done" : "running", row.key,
                                with_commas(static_cast<std::size_t>(row.done)), with_commas(static_cast<std::size_t>(row.planned)),
                                where);
@@ -342,21 +345,27 @@ class Executor {
     const PhaseInfo& phase = model_.phases.at(static_cast<std::size_t>(node.phase));
     if (node.kind == NodeKind::kSwitch) {
       int ccasr = graph_.find(fmt::format("{}.connect.c{:02}", phase.id, node.cycle)) + 1;
-      // A Connect that was cancelled in time never takes effect.
+      // A Connect that was cancelled in time, or rejected, never takes effect; an accepted
+      // one switches on the actual read date the utility reported.
       auto s = store_.db().prepare(
-          "SELECT e.account FROM effects e WHERE e.task = ? AND NOT EXISTS "
-          "(SELECT 1 FROM effects d WHERE d.task = ? AND d.account = e.account) AND NOT EXISTS "
-          "(SELECT 1 FROM requests r WHERE r.account = e.account AND r.type = 'cancel' AND r.state = 'sent') "
+          "SELECT e.account, d.on_date FROM effects e LEFT JOIN switch_dates d ON d.account = e.account "
+          "WHERE e.task = ? AND NOT EXISTS "
+          "(SELECT 1 FROM effects x WHERE x.task = ? AND x.account = e.account) AND NOT EXISTS "
+          "(SELECT 1 FROM requests r WHERE r.account = e.account AND r.type = 'cancel' AND r.state = 'sent') AND NOT EXISTS "
+          "(SELECT 1 FROM responses p WHERE p.account = e.account AND p.type = 'connect' AND p.accepted = 0) "
           "ORDER BY e.account");
       s.bind(1, ccasr).bind(2, row.id);
       Date read = phase.cycles.at(static_cast<std::size_t>(node.cycle - 1)).read;
-      while (s.step()) out.push_back({s.integer(0), read});
+      while (s.step()) {
+        Date on = s.is_null(1) ? read : parse_date(s.text(1)).value_or(read);
+        if (on <= as_of_) out.push_back({s.integer(0), on});
+      }
       return out;
     }
     if (node.kind == NodeKind::kCcasr) {
       // No Connect for an account that opted out before it was sent.
       auto s = store_.db().prepare(
-          "SELECT a.id FROM accounts a WHERE a.phase = ? AND a.read_cycle = ? AND NOT EXISTS "
+          "SELECT a.id FROM accounts a WHERE a.phase = ? AND a.read_cycle = ? AND a.origin = 'import' AND NOT EXISTS "
           "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) AND NOT EXISTS "
           "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?) ORDER BY a.id");
       s.bind(1, node.phase).bind(2, node.cycle).bind(3, row.id).bind(4, format_date(as_of_));
@@ -367,6 +376,8 @@ class Executor {
     // A notice goes out on business days only, to each account once its read cycle's
     // window has opened (and, after enrollment, once that account has switched).
     if (!model_.calendar.is_business_day(as_of_)) return out;
+    const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
+    bool pre = notice.decl->stage == ast::Stage::kPre;
     std::vector<bool> due_cycle(phase.cycles.size() + 1, false);
     for (const CycleInfo& c : phase.cycles) {
       due_cycle[static_cast<std::size_t>(c.cycle)] = c.windows.at(static_cast<std::size_t>(node.notice)).send <= as_of_;
@@ -381,15 +392,36 @@ class Executor {
         s.reset();
       }
     }
-    // No notice after an account's opt-out has taken effect.
-    auto s = store_.db().prepare(
-        "SELECT a.id, a.read_cycle FROM accounts a WHERE a.phase = ? AND NOT EXISTS "
+    // Accounts with a switch date of their own (an actual read, a move-in, a retried
+    // Connect) have windows of their own too, and count as switched from that date when
+    // no switch task switches them.
+    std::map<std::int64_t, std::pair<Date, std::string>> own;
+    {
+      auto d = store_.db().prepare("SELECT d.account, d.on_date, d.source FROM switch_dates d JOIN accounts a ON a.id = d.account "
+                                   "WHERE a.phase = ?");
+      d.bind(1, node.phase);
+      while (d.step()) own[d.integer(0)] = {parse_date(d.text(1)).value_or(as_of_), d.text(2)};
+    }
+    // No notice after an account's opt-out has taken effect; pre-enrollment notices only to
+    // the accounts of the mass enrollment.
+    auto s = store_.db().prepare(fmt::format(
+        "SELECT a.id, a.read_cycle FROM accounts a WHERE a.phase = ? {} AND NOT EXISTS "
         "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) AND NOT EXISTS "
-        "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?) ORDER BY a.id");
+        "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?) ORDER BY a.id",
+        pre ? "AND a.origin = 'import'" : ""));
     s.bind(1, node.phase).bind(2, row.id).bind(3, format_date(as_of_));
     while (s.step()) {
       std::int64_t account = s.integer(0);
       auto cycle = static_cast<std::size_t>(s.integer(1));
+      auto mine = own.find(account);
+      if (mine != own.end() && !pre) {
+        Date switch_on = mine->second.first;
+        bool elsewhere = mine->second.second != "response";  // not switched by a switch task
+        if (per_account && !switched.contains(account) && !(elsewhere && switch_on <= as_of_)) continue;
+        if (!own_send_due(node, static_cast<int>(cycle), switch_on)) continue;
+        out.push_back({account, as_of_});
+        continue;
+      }
       if (cycle >= due_cycle.size() || !due_cycle[cycle]) continue;
       if (per_account && !switched.contains(account)) continue;
       out.push_back({account, as_of_});
@@ -397,21 +429,45 @@ class Executor {
     return out;
   }
 
+  // Whether a notice is due for an account with a switch date of its own.
+  bool own_send_due(const TaskNode& node, int cycle, Date switch_on) {
+    const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
+    EvalScope scope;
+    scope.phase = node.phase;
+    scope.cycle = cycle;
+    scope.switch_on = switch_on;
+    try {
+      WindowDates w = program_.evaluator->window(notice.decl->window, scope);
+      auto send = program_.evaluator->first_send(notice, w);
+      return send && *send <= as_of_;
+    } catch (const EvalError&) {
+      return false;  // a window past the read schedule's end: not yet
+    }
+  }
+
   // How many accounts could still get an effect from this task: those without one that
   // have not opted out (and, after enrollment, whose Connect was not cancelled).
   std::int64_t remaining(const TaskNode& node, const TaskRow& row) {
     const char* opted_out =
-        "EXISTS (SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected')";
-    const char* cancelled = "EXISTS (SELECT 1 FROM requests r WHERE r.account = a.id AND r.type = 'cancel' AND r.state = 'sent')";
+        "(EXISTS (SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected') OR a.held IS NOT NULL)";
+    const char* cancelled =
+        "(EXISTS (SELECT 1 FROM requests r WHERE r.account = a.id AND r.type = 'cancel' AND r.state = 'sent') OR "
+        "EXISTS (SELECT 1 FROM responses p WHERE p.account = a.id AND p.type = 'connect' AND p.accepted = 0 "
+        "AND p.disposition = 'hold'))";
     std::string sql;
     if (node.kind == NodeKind::kSwitch) {
       int ccasr = graph_.find(fmt::format("{}.connect.c{:02}", model_.phases.at(static_cast<std::size_t>(node.phase)).id, node.cycle)) + 1;
       sql = fmt::format("SELECT count(*) FROM effects c JOIN accounts a ON a.id = c.account WHERE c.task = {} AND NOT EXISTS "
-                        "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {}", ccasr, cancelled);
+                        "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT EXISTS "
+                        "(SELECT 1 FROM responses p WHERE p.account = a.id AND p.type = 'connect' AND p.accepted = 0)",
+                        ccasr, cancelled);
     } else {
-      sql = fmt::format("SELECT count(*) FROM accounts a WHERE a.phase = ?2 {} AND NOT EXISTS "
+      bool pre = node.kind == NodeKind::kNotice &&
+                 model_.notices.at(static_cast<std::size_t>(node.notice)).decl->stage == ast::Stage::kPre;
+      sql = fmt::format("SELECT count(*) FROM accounts a WHERE a.phase = ?2 {} {} AND NOT EXISTS "
                         "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT {}",
-                        node.kind == NodeKind::kCcasr ? "AND a.read_cycle = ?3" : "", opted_out, cancelled);
+                        node.kind == NodeKind::kCcasr ? "AND a.read_cycle = ?3" : "",
+                        node.kind == NodeKind::kCcasr || pre ? "AND a.origin = 'import'" : "", opted_out, cancelled);
     }
     auto s = store_.db().prepare(sql);
     s.bind(1, row.id);
@@ -423,17 +479,24 @@ class Executor {
 
   // The files a task's recorded effects call for and the outbox does not hold yet: one
   // mail-merge CSV per notice and send date, one X12 814 per completed CCASR batch.
-  std::vector<std::pair<std::string, std::string>> outbox_files(const TaskNode& node, const TaskRow& row, bool complete) {
-    std::vector<std::pair<std::string, std::string>> files;
+  struct OutboxFile {
+    std::string name, bytes;
+    std::int64_t rows;
+  };
+
+  std::vector<OutboxFile> outbox_files(const TaskNode& node, const TaskRow& row, bool complete) {
+    std::vector<OutboxFile> files;
     if (node.kind == NodeKind::kNotice) {
       const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
-      std::vector<std::string> dates;
-      auto d = store_.db().prepare("SELECT DISTINCT on_date FROM effects WHERE task = ? ORDER BY on_date");
+      // A date's file is (re)written whenever it does not hold every effect of that date:
+      // a batch that failed and was resumed on the same day adds to the day's mail merge.
+      std::vector<std::pair<std::string, std::int64_t>> dates;
+      auto d = store_.db().prepare("SELECT on_date, count(*) FROM effects WHERE task = ? GROUP BY on_date ORDER BY on_date");
       d.bind(1, row.id);
-      while (d.step()) dates.push_back(d.text(0));
-      for (const std::string& date : dates) {
+      while (d.step()) dates.emplace_back(d.text(0), d.integer(1));
+      for (const auto& [date, count] : dates) {
         std::string name = fmt::format("notices/{}.{}.csv", row.key, date);
-        if (store_.outbox_recorded(name)) continue;
+        if (store_.outbox_rows(name) == count) continue;
         std::vector<MailMergeRow> rows;
         auto s = store_.db().prepare(
             "SELECT a.id, a.account, a.customer_class, a.rate_schedule, a.city, a.county, a.read_cycle, a.flags "
@@ -449,11 +512,12 @@ class Executor {
           r.send = parse_date(date).value_or(as_of_);
           rows.push_back(std::move(r));
         }
-        files.emplace_back(name, mail_merge_csv(rows));
+        auto n = static_cast<std::int64_t>(rows.size());
+        files.push_back({name, mail_merge_csv(rows), n});
       }
     } else if (node.kind == NodeKind::kCcasr && complete && row.done > 0) {
       std::string name = fmt::format("ccasr/{}.814", row.key);
-      if (!store_.outbox_recorded(name)) {
+      if (!store_.outbox_rows(name)) {
         Ccasr814 b;
         b.cca_code = model_.cca;
         b.cca_name = model_.title;
@@ -468,7 +532,8 @@ class Executor {
             "SELECT a.account, e.on_date FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? ORDER BY a.id");
         s.bind(1, row.id);
         while (s.step()) b.lines.push_back({s.text(0), parse_date(s.text(1)).value_or(node.latest)});
-        files.emplace_back(name, x12_814(b));
+        auto n = static_cast<std::int64_t>(b.lines.size());
+        files.push_back({name, x12_814(b), n});
       }
     }
     return files;
@@ -488,6 +553,26 @@ class Executor {
 
 // --- shared by the commands -------------------------------------------------------------
 
+// What is wrong with a --db path before anything is opened, and the exit status it calls for.
+std::optional<std::pair<std::string, int>> db_path_problem(const std::string& db, bool must_exist) {
+  if (db.empty()) return std::make_pair(std::string("--db needs a file name"), kUsage);
+  if (db.front() == ':' || db.rfind("file:", 0) == 0) {
+    return std::make_pair(fmt::format("--db {}: give the path of a database file (SQLite's special names are not runs)", db), kUsage);
+  }
+  std::error_code ec;
+  fs::path path(db);
+  if (db.back() == '/' || fs::is_directory(path, ec)) return std::make_pair(fmt::format("--db {} is a folder, not a database file", db), kUsage);
+  fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  if (!fs::is_directory(folder, ec)) return std::make_pair(fmt::format("--db {}: there is no folder {}", db, folder.string()), kUsage);
+  bool exists = fs::exists(path, ec);
+  if (must_exist && !exists) return std::make_pair(fmt::format("{}: no such run database", db), kDatabase);
+  if (exists && !fs::is_regular_file(path, ec)) return std::make_pair(fmt::format("--db {} is not a regular file", db), kUsage);
+  if (exists && ::access(db.c_str(), W_OK) != 0) {
+    return std::make_pair(fmt::format("{} is read-only: ccaflow must write the run database it continues", db), kDatabase);
+  }
+  return std::nullopt;
+}
+
 int report_compile(const CompileResult& result) {
   std::cerr << result.render_diagnostics();
   for (const std::string& e : result.program->usage_errors) std::cerr << "ccaflow: error: " << e << "\n";
@@ -495,10 +580,22 @@ int report_compile(const CompileResult& result) {
   return result.ok() ? kOk : kInputError;
 }
 
-std::optional<RunLock> lock(const std::string& db, const char* command) {
+// Takes the writer's lock; on refusal prints why and sets the exit status.
+std::optional<RunLock> lock(const std::string& db, const char* command, bool must_exist, int& status) {
+  status = kDatabase;
+  if (auto problem = db_path_problem(db, must_exist)) {
+    std::cerr << fmt::format("ccaflow: error: {}\n", problem->first);
+    status = problem->second;
+    return std::nullopt;
+  }
   std::string holder;
-  auto lock = RunLock::acquire(db, fmt::format("ccaflow {}", command), holder);
-  if (!lock) std::cerr << fmt::format("ccaflow: error: {} is in use by another process ({}); try again when it has finished\n", db, holder);
+  bool busy = false;
+  auto lock = RunLock::acquire(db, fmt::format("ccaflow {}", command), holder, busy);
+  if (!lock && busy) {
+    std::cerr << fmt::format("ccaflow: error: {} is in use by another process ({}); try again when it has finished\n", db, holder);
+  } else if (!lock) {
+    std::cerr << fmt::format("ccaflow: error: {}: {}\n", db, holder);
+  }
   return lock;
 }
 
@@ -544,6 +641,13 @@ std::string task_differences(const std::vector<TaskRow>& rows, const TaskGraph& 
 
 std::string default_outbox(const std::string& db) { return db + ".outbox"; }
 
+// An absolute, normal path without a trailing separator, so `ob`, `./ob` and `ob/` are one.
+std::string normal_path(const std::string& path) {
+  std::string out = fs::absolute(path).lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
 void print_summary(Store& store, Date as_of) {
   std::map<TaskState, int> counts;
   std::vector<std::string> waiting, failed;
@@ -575,8 +679,9 @@ int execute_stored(Store& store, const CompileResult& compiled, Date as_of, cons
 }
 
 // Creates the run database: schema, the workflow's files, phases, tasks and accounts, all
-// in one transaction. On any error nothing is left behind.
-int create_run(const RunRequest& request, const CompileResult& compiled, bool reuse_file) {
+// in one transaction, in DB.creating, renamed to DB once complete. On any error, or a kill,
+// nothing is left at DB; a leftover DB.creating is removed by the next first run.
+int create_run(const RunRequest& request, const CompileResult& compiled) {
   const Program& program = *compiled.program;
   const Model& model = program.model;
   std::string customers = request.customers.value_or(model.customers.value_or(""));
@@ -585,17 +690,20 @@ int create_run(const RunRequest& request, const CompileResult& compiled, bool re
                  "(or name them in the workflow: customers \"file.csv\")\n";
     return kUsage;
   }
+  std::error_code ec;
+  if (!fs::is_regular_file(customers, ec)) {
+    std::cerr << fmt::format("ccaflow: error: {}: {}\n", customers,
+                             fs::exists(customers, ec) ? "the customer file must be a regular file" : "no such customer file");
+    return kInputError;
+  }
   auto customers_hash = sha256_file(customers);
-  std::string outbox_dir = fs::absolute(request.outbox.value_or(default_outbox(request.db))).lexically_normal().string();
-  bool created = false;
+  std::string outbox_dir = normal_path(request.outbox.value_or(default_outbox(request.db)));
+  std::string creating = request.db + ".creating";
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((creating + suffix).c_str());
+  bool ok = false;
   try {
     std::optional<Store> store;
-    if (reuse_file) {
-      store.emplace(Store::open(request.db, false, true));
-    } else {
-      store.emplace(Store::create(request.db));
-      created = true;
-    }
+    store.emplace(Store::create(creating));
     sql::Transaction t(store->db());
     store->db().exec("PRAGMA defer_foreign_keys = ON");  // a task may depend on one added after it
     store->create_schema();
@@ -640,43 +748,39 @@ int create_run(const RunRequest& request, const CompileResult& compiled, bool re
                  fmt::format("{} from {}: {} accounts ({} eligible), {} tasks", model.title, *request.workflow,
                              plan->accounts, plan->eligible, compiled.graph->nodes().size()));
     t.commit();
+    store->db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    store.reset();  // closes: the database is whole in one file
+    if (::rename(creating.c_str(), request.db.c_str()) != 0) {
+      throw sql::Error(SQLITE_CANTOPEN, fmt::format("cannot rename {} to {}: {}", creating, request.db, std::strerror(errno)));
+    }
     std::cout << fmt::format("created {}: {} ({}), {} accounts ({} eligible), {} tasks; outbox {}\n", request.db, model.title,
                              model.cca, with_commas(plan->accounts), with_commas(plan->eligible), compiled.graph->nodes().size(),
                              outbox_dir);
-    return kOk;
+    ok = true;
   } catch (const std::invalid_argument&) {
   } catch (const sql::Error& e) {
     std::cerr << fmt::format("ccaflow: error: cannot create {}: {}\n", request.db, e.what());
   }
-  if (created) {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((request.db + suffix).c_str());
-  }
+  if (ok) return kOk;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((creating + suffix).c_str());
   return kInputError;
 }
 
 }  // namespace
 
 int run_workflow(const RunRequest& request) {
-  auto held = lock(request.db, "run");
-  if (!held) return kDatabase;
+  int refused = kOk;
+  auto held = lock(request.db, "run", false, refused);
+  if (!held) return refused;
   CompileResult compiled = compile(*request.workflow);
   if (int status = report_compile(compiled); status != kOk) return status;
 
   std::error_code ec;
-  bool exists = fs::exists(request.db, ec);
-  bool fresh = !exists;
-  if (exists) {
-    try {
-      Store probe = Store::open(request.db, false, true);
-      fresh = probe.empty();
-    } catch (const SchemaError& e) {
-      std::cerr << "ccaflow: error: " << e.what() << "\n";
-      return kDatabase;
-    }
-  }
+  bool fresh = !fs::exists(request.db, ec);
   if (fresh) {
-    int status = create_run(request, compiled, exists);
+    int status = create_run(request, compiled);
     if (status != kOk) return status;
+    if (!held->attach(request.db)) return kDatabase;
   }
   try {
     Store store = Store::open(request.db);
@@ -699,8 +803,7 @@ int run_workflow(const RunRequest& request) {
         return kInputError;
       }
     }
-    if (request.outbox && !fresh &&
-        fs::absolute(*request.outbox).lexically_normal().string() != info.outbox_dir) {
+    if (request.outbox && !fresh && normal_path(*request.outbox) != info.outbox_dir) {
       std::cerr << fmt::format("ccaflow: error: {} writes to the outbox {}; it cannot move to {}\n", request.db,
                                info.outbox_dir, *request.outbox);
       return kUsage;
@@ -720,8 +823,9 @@ int run_workflow(const RunRequest& request) {
 }
 
 int resume_workflow(const RunRequest& request) {
-  auto held = lock(request.db, "resume");
-  if (!held) return kDatabase;
+  int refused = kOk;
+  auto held = lock(request.db, "resume", true, refused);
+  if (!held) return refused;
   try {
     Store store = Store::open(request.db);
     RunInfo info = store.run();
@@ -760,8 +864,9 @@ int resume_workflow(const RunRequest& request) {
 }
 
 int approve_gate(const std::string& db, const std::string& task, const std::string& by, const std::string& note) {
-  auto held = lock(db, "approve");
-  if (!held) return kDatabase;
+  int refused = kOk;
+  auto held = lock(db, "approve", true, refused);
+  if (!held) return refused;
   try {
     Store store = Store::open(db);
     std::vector<TaskRow> rows = store.tasks();

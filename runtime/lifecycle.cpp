@@ -126,9 +126,18 @@ Decision decide(StoredRun& run, const AccountFacts& f, const OptoutRow& o) {
 
 int ingest_optouts(const std::string& db, const std::string& file) {
   std::string holder;
-  auto lock = RunLock::acquire(db, "ccaflow ingest optouts", holder);
+  bool busy = false;
+  if (!std::filesystem::is_regular_file(db)) {
+    std::cerr << fmt::format("ccaflow: error: {}: no such run database\n", db);
+    return kDatabase;
+  }
+  auto lock = RunLock::acquire(db, "ccaflow ingest optouts", holder, busy);
   if (!lock) {
-    std::cerr << fmt::format("ccaflow: error: {} is in use by another process ({}); try again when it has finished\n", db, holder);
+    if (busy) {
+      std::cerr << fmt::format("ccaflow: error: {} is in use by another process ({}); try again when it has finished\n", db, holder);
+    } else {
+      std::cerr << fmt::format("ccaflow: error: {}: {}\n", db, holder);
+    }
     return kDatabase;
   }
   int status = kOk;

@@ -7,16 +7,21 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 namespace ccaflow {
 
-std::optional<RunLock> RunLock::acquire(const std::string& db_path, const std::string& command, std::string& holder) {
-  std::string path = db_path + ".lock";
+std::optional<RunLock> RunLock::acquire(const std::string& db_path, const std::string& command, std::string& holder,
+                                        bool& busy) {
+  busy = false;
+  std::error_code ec;
+  std::filesystem::path real = std::filesystem::weakly_canonical(db_path, ec);
+  std::string path = (ec ? std::filesystem::path(db_path) : real).string() + ".lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    holder = fmt::format("cannot open the lock file {}: {}", path, std::strerror(errno));
+    holder = fmt::format("cannot open its lock file {}: {}", path, std::strerror(errno));
     return std::nullopt;
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -25,6 +30,13 @@ std::optional<RunLock> RunLock::acquire(const std::string& db_path, const std::s
     holder = n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "another process";
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
     ::close(fd);
+    busy = true;
+    return std::nullopt;
+  }
+  RunLock lock(fd);
+  if (std::filesystem::exists(db_path, ec) && !lock.attach(db_path)) {
+    holder = "another process, through another name for the same database file";
+    busy = true;
     return std::nullopt;
   }
   auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -33,10 +45,25 @@ std::optional<RunLock> RunLock::acquire(const std::string& db_path, const std::s
     ssize_t written = ::pwrite(fd, note.data(), note.size(), 0);
     (void)written;  // the note is a courtesy for whoever is refused; the lock is what counts
   }
-  return RunLock(fd);
+  return lock;
+}
+
+bool RunLock::attach(const std::string& db_path) {
+  if (db_fd_ >= 0) return true;
+  int fd = ::open(db_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  db_fd_ = fd;
+  return true;
 }
 
 RunLock::~RunLock() {
+  // The database's lock goes last: closing a descriptor of the database would drop
+  // SQLite's own locks on it, so the Store must be closed before this.
+  if (db_fd_ >= 0) ::close(db_fd_);
   if (fd_ >= 0) ::close(fd_);
 }
 

@@ -46,7 +46,7 @@ Store Store::create(const std::string& path) {
   return store;
 }
 
-Store Store::open(const std::string& path, bool read_only, bool allow_empty) {
+Store Store::open(const std::string& path, bool read_only) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
     throw SchemaError(fmt::format("{}: no such run database ({})", path, std::strerror(errno)));
@@ -68,10 +68,11 @@ Store Store::open(const std::string& path, bool read_only, bool allow_empty) {
     if (e.not_a_database()) throw SchemaError(fmt::format("{} is not a ccaflow run database (not an SQLite file)", path));
     throw;
   }
-  if (version == 0 && tables == 0 && allow_empty) {
-    store.empty_ = true;
-    if (!read_only) store.configure();
-    return store;
+  if (version == 0 && tables == 0) {
+    // A first run builds its database aside and renames it whole, so an empty file here is
+    // a run database that was lost or truncated, never one to start over in.
+    throw SchemaError(fmt::format("{} is empty: it holds no run (a lost or truncated run database?); restore it, or "
+                                  "start a new run under another name", path));
   }
   if (version == 0) throw SchemaError(fmt::format("{} is not a ccaflow run database (it holds no run)", path));
   if (version < 0) throw SchemaError(fmt::format("{} is not a ccaflow run database (its tables are not ccaflow's)", path));
@@ -104,7 +105,9 @@ void Store::create_schema() {
     CREATE TABLE accounts (
       id INTEGER PRIMARY KEY, account TEXT NOT NULL, customer_class INTEGER NOT NULL,
       rate_schedule TEXT NOT NULL, city TEXT NOT NULL, county TEXT NOT NULL, read_cycle INTEGER NOT NULL,
-      flags INTEGER NOT NULL, phase INTEGER REFERENCES phases(id), excluded TEXT);
+      flags INTEGER NOT NULL, phase INTEGER REFERENCES phases(id), excluded TEXT,
+      origin TEXT NOT NULL DEFAULT 'import',  -- import, or move-in
+      held TEXT);                              -- a reject reason waiting for an operator
     CREATE TABLE tasks (
       id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, phase TEXT, cycle INTEGER NOT NULL,
       earliest TEXT NOT NULL, latest TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
@@ -115,7 +118,7 @@ void Store::create_schema() {
     CREATE TABLE effects (
       task INTEGER NOT NULL REFERENCES tasks(id), account INTEGER NOT NULL REFERENCES accounts(id),
       kind TEXT NOT NULL, on_date TEXT NOT NULL, PRIMARY KEY (task, account)) WITHOUT ROWID;
-    CREATE TABLE outbox (name TEXT PRIMARY KEY, task INTEGER REFERENCES tasks(id), bytes INTEGER NOT NULL,
+    CREATE TABLE outbox (name TEXT PRIMARY KEY, task INTEGER REFERENCES tasks(id), rows INTEGER NOT NULL, bytes INTEGER NOT NULL,
       sha256 TEXT NOT NULL, written_at TEXT NOT NULL);
     CREATE TABLE ingests (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL,
       rows INTEGER NOT NULL, at TEXT NOT NULL, UNIQUE (kind, sha256));
@@ -127,6 +130,13 @@ void Store::create_schema() {
       id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES accounts(id), type TEXT NOT NULL,
       effective_on TEXT NOT NULL, not_before TEXT NOT NULL, state TEXT NOT NULL, sent_on TEXT, file TEXT,
       reason TEXT NOT NULL, UNIQUE (account, type, effective_on));
+    -- An account's own switch date, when it is not its cycle's planned read: the actual read
+    -- an accepted Connect reports, a move-in's service start, a retried Connect's read.
+    CREATE TABLE switch_dates (account INTEGER PRIMARY KEY REFERENCES accounts(id), on_date TEXT NOT NULL,
+      source TEXT NOT NULL);
+    CREATE TABLE responses (id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES accounts(id),
+      type TEXT NOT NULL, accepted INTEGER NOT NULL, reason TEXT NOT NULL, actual_on TEXT,
+      disposition TEXT NOT NULL, ingest INTEGER NOT NULL REFERENCES ingests(id), reference TEXT NOT NULL);
     CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
       task INTEGER REFERENCES tasks(id), kind TEXT NOT NULL, detail TEXT NOT NULL);
   )sql");
@@ -156,7 +166,10 @@ void Store::add_task(const TaskRow& t) {
 }
 
 void Store::add_account(const AccountRow& a, std::optional<int> phase, std::optional<std::string> excluded) {
-  if (!insert_account_) insert_account_.emplace(db_.prepare("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  if (!insert_account_) {
+    insert_account_.emplace(db_.prepare("INSERT INTO accounts (id, account, customer_class, rate_schedule, city, county, "
+                                        "read_cycle, flags, phase, excluded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  }
   insert_account_->bind(1, a.id).bind(2, a.account).bind(3, a.customer_class).bind(4, a.rate_schedule).bind(5, a.city)
       .bind(6, a.county).bind(7, a.read_cycle).bind(8, a.flags).bind(9, phase).bind(10, excluded).run();
 }
@@ -243,15 +256,17 @@ void Store::add_done(int task, std::int64_t count) {
   db_.prepare("UPDATE tasks SET done = done + ? WHERE id = ?").bind(1, count).bind(2, task).run();
 }
 
-void Store::record_outbox(const std::string& name, std::optional<int> task, std::int64_t bytes, const std::string& sha256) {
-  db_.prepare("INSERT OR REPLACE INTO outbox VALUES (?, ?, ?, ?, ?)")
-      .bind(1, name).bind(2, task).bind(3, bytes).bind(4, sha256).bind(5, now_text()).run();
+void Store::record_outbox(const std::string& name, std::optional<int> task, std::int64_t rows, std::int64_t bytes,
+                          const std::string& sha256) {
+  db_.prepare("INSERT OR REPLACE INTO outbox VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(1, name).bind(2, task).bind(3, rows).bind(4, bytes).bind(5, sha256).bind(6, now_text()).run();
 }
 
-bool Store::outbox_recorded(const std::string& name) {
-  auto s = db_.prepare("SELECT 1 FROM outbox WHERE name = ?");
+std::optional<std::int64_t> Store::outbox_rows(const std::string& name) {
+  auto s = db_.prepare("SELECT rows FROM outbox WHERE name = ?");
   s.bind(1, name);
-  return s.step();
+  if (!s.step()) return std::nullopt;
+  return s.integer(0);
 }
 
 }  // namespace ccaflow

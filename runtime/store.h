@@ -62,11 +62,8 @@ class Store {
  public:
   // Creates a new, empty run database; the file must not exist. Mode 0600.
   static Store create(const std::string& path);
-  // Opens an existing run database; throws SchemaError for anything it cannot use. With
-  // `allow_empty`, a database with no tables at all (a first run that died before its
-  // setup committed) opens as empty() instead.
-  static Store open(const std::string& path, bool read_only = false, bool allow_empty = false);
-  bool empty() const { return empty_; }
+  // Opens an existing run database; throws SchemaError for anything it cannot use.
+  static Store open(const std::string& path, bool read_only = false);
 
   sql::Database& db() { return db_; }
   const std::string& path() const { return path_; }
@@ -91,8 +88,10 @@ class Store {
   void start_attempt(int task);
   void add_effect(int task, std::int64_t account, const char* kind, Date on);
   void add_done(int task, std::int64_t count);
-  void record_outbox(const std::string& name, std::optional<int> task, std::int64_t bytes, const std::string& sha256);
-  bool outbox_recorded(const std::string& name);
+  void record_outbox(const std::string& name, std::optional<int> task, std::int64_t rows, std::int64_t bytes,
+                     const std::string& sha256);
+  // How many rows the outbox file was written with, if it was.
+  std::optional<std::int64_t> outbox_rows(const std::string& name);
 
  private:
   Store(std::string path, sql::Database db) : path_(std::move(path)), db_(std::move(db)) {}
@@ -100,7 +99,6 @@ class Store {
 
   std::string path_;
   sql::Database db_;
-  bool empty_ = false;
   std::optional<sql::Statement> insert_account_, insert_effect_, insert_event_, set_state_;
 };
 

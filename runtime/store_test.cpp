@@ -88,19 +88,29 @@ TEST_F(StoreTest, RefusesWhatItCannotUse) {
   std::string empty = (dir_ / "empty.db").string();
   { Store::create(empty); }
   EXPECT_THROW(Store::open(empty), SchemaError);
-  EXPECT_TRUE(Store::open(empty, false, true).empty());
 }
 
 TEST_F(StoreTest, OneWriterAtATime) {
   std::string holder;
-  auto first = RunLock::acquire(path_, "ccaflow run", holder);
+  bool busy = false;
+  auto first = RunLock::acquire(path_, "ccaflow run", holder, busy);
   ASSERT_TRUE(first);
-  auto second = RunLock::acquire(path_, "ccaflow approve", holder);
+  auto second = RunLock::acquire(path_, "ccaflow approve", holder, busy);
   EXPECT_FALSE(second);
+  EXPECT_TRUE(busy);
   EXPECT_NE(holder.find("ccaflow run"), std::string::npos) << holder;
   EXPECT_NE(holder.find("pid "), std::string::npos) << holder;
   first.reset();
-  EXPECT_TRUE(RunLock::acquire(path_, "ccaflow approve", holder));
+  EXPECT_TRUE(RunLock::acquire(path_, "ccaflow approve", holder, busy));
+  // Another name for the same database file leads to the same lock.
+  make_run();
+  auto by_path = RunLock::acquire(path_, "ccaflow run", holder, busy);
+  ASSERT_TRUE(by_path);
+  fs::create_symlink(path_, dir_ / "link.db");
+  EXPECT_FALSE(RunLock::acquire((dir_ / "link.db").string(), "ccaflow run", holder, busy));
+  fs::create_hard_link(path_, dir_ / "hard.db");
+  EXPECT_FALSE(RunLock::acquire((dir_ / "hard.db").string(), "ccaflow run", holder, busy));
+  EXPECT_TRUE(busy);
 }
 
 }  // namespace

@@ -85,6 +85,35 @@ expect_in err.txt "other.db is not a ccaflow run database (its tables are not cc
 expect_exit 4 "resume without a database" -- "$ccaflow" resume --db missing.db
 expect_in err.txt "missing.db: no such run database" "missing database"
 
+# Paths that are not run databases: usage errors (2), or databases this ccaflow will not
+# use (4), before anything is written.
+expect_exit 2 "--db in a missing folder" -- "$ccaflow" run small.flow --db nowhere/x.db --as-of 2026-12-01
+expect_in err.txt "--db nowhere/x.db: there is no folder nowhere" "missing folder"
+mkdir adir.db
+expect_exit 2 "--db naming a folder" -- "$ccaflow" run small.flow --db adir.db --as-of 2026-12-01
+expect_in err.txt "--db adir.db is a folder, not a database file" "folder"
+expect_exit 2 "--db :memory:" -- "$ccaflow" run small.flow --db :memory: --as-of 2026-12-01
+[ ! -e :memory: ] && pass || fail "a file named :memory: was created"
+expect_exit 2 "--db /dev/null" -- "$ccaflow" resume --db /dev/null
+expect_exit 4 "resume without a database leaves no lock file" -- "$ccaflow" resume --db absent.db
+[ ! -e absent.db.lock ] && pass || fail "absent.db.lock was created"
+: > truncated.db
+expect_exit 4 "an empty (truncated) database is never started over" -- "$ccaflow" run small.flow --db truncated.db --as-of 2026-12-01
+expect_in err.txt "truncated.db is empty: it holds no run (a lost or truncated run database?)" "truncated message"
+[ ! -s truncated.db ] && pass || fail "the truncated database was written to"
+# A first run killed while building its database leaves only DB.creating, which the next
+# first run clears.
+echo "half a database" > again.db.creating
+expect_exit 0 "a first run after a killed one" -- "$ccaflow" run small.flow --db again.db --as-of 2026-12-01
+[ ! -e again.db.creating ] && [ -s again.db ] && pass || fail "again.db.creating was not replaced"
+ln -s run.db link.db
+python3 -c 'import fcntl, time; f = open("run.db", "rb"); fcntl.flock(f, fcntl.LOCK_EX); print(flush=True); time.sleep(30)' > held2.txt &
+holder=$!
+for _ in $(seq 50); do [ -s held2.txt ] && break; sleep 0.1; done
+expect_exit 4 "a writer through a hard link or another name waits its turn" -- "$ccaflow" resume --db link.db --as-of 2027-03-02
+expect_in err.txt "through another name for the same database file" "another name"
+kill $holder; wait $holder 2>/dev/null
+
 # A first run whose inputs are bad writes nothing.
 printf 'account,customer_class,rate_schedule,city,county,read_cycle\nA1,residential,D,Ojai,Ventura,3\nA1,residential,D,Ojai,Ventura,4\n' > dup.csv
 expect_exit 1 "a first run with a damaged customer file" -- "$ccaflow" run small.flow --db fresh.db --customers dup.csv --as-of 2026-12-01
