@@ -15,10 +15,10 @@ const char* customer_class_name(CustomerClass c) {
 
 namespace {
 
-enum Column { kAccount, kClass, kRate, kCity, kCounty, kCycle, kDirectAccess, kCare, kFera, kMedical, kNem, kColumns };
+enum Column { kAccount, kClass, kRate, kCity, kCounty, kCycle, kDirectAccess, kCare, kFera, kMedical, kNem, kServiceStart, kColumns };
 const std::vector<std::string>& column_names() {
   static const std::vector<std::string> names = {"account", "customer_class", "rate_schedule", "city", "county", "read_cycle",
-                                                 "direct_access", "care", "fera", "medical_baseline", "nem"};
+                                                 "direct_access", "care", "fera", "medical_baseline", "nem", "service_start"};
   return names;
 }
 constexpr int kRequired = 6;  // the first six columns must be present
@@ -33,8 +33,8 @@ std::string lower_trim(std::string_view s) {
 
 }  // namespace
 
-CustomerReader::CustomerReader(std::string path, int cycle_count, std::size_t max_errors)
-    : csv_(std::move(path), "customer file", max_errors), cycle_count_(cycle_count) {}
+CustomerReader::CustomerReader(std::string path, int cycle_count, std::size_t max_errors, bool move_ins)
+    : csv_(std::move(path), move_ins ? "move-in file" : "customer file", max_errors), cycle_count_(cycle_count), move_ins_(move_ins) {}
 
 CustomerReader::~CustomerReader() = default;
 
@@ -42,15 +42,16 @@ void CustomerReader::header(std::vector<std::string>& fields) {
   have_header_ = true;
   columns_.assign(fields.size(), -1);
   std::vector<std::size_t> where(kColumns, 0);
+  std::vector<std::string> names(column_names().begin(), column_names().end() - (move_ins_ ? 0 : 1));
   for (std::size_t i = 0; i < fields.size(); ++i) {
     std::string name = lower_trim(fields[i]);
-    auto it = std::find(column_names().begin(), column_names().end(), name);
-    if (it == column_names().end()) {
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
       csv_.error(1, 0, fmt::format("unknown column `{}`{}; the columns are {}", fields[i],
-                              did_you_mean(name, column_names()), fmt::join(column_names(), ", ")));
+                              did_you_mean(name, names), fmt::join(names, ", ")));
       continue;
     }
-    auto c = static_cast<std::size_t>(it - column_names().begin());
+    auto c = static_cast<std::size_t>(it - names.begin());
     if (where[c] != 0) {
       csv_.error(1, 0, fmt::format("column `{}` appears twice (columns {} and {})", name, where[c], i + 1));
       continue;
@@ -63,6 +64,9 @@ void CustomerReader::header(std::vector<std::string>& fields) {
       csv_.error(1, 0, fmt::format("missing column `{}`: the header must name account, customer_class, rate_schedule, "
                               "city, county and read_cycle", column_names()[static_cast<std::size_t>(c)]));
     }
+  }
+  if (move_ins_ && where[kServiceStart] == 0) {
+    csv_.error(1, 0, "missing column `service_start`: a move-in file gives each account's service start date");
   }
   if (!csv_.ok()) csv_.stop();
 }
@@ -130,6 +134,12 @@ bool CustomerReader::convert(std::vector<std::string>& fields, std::size_t line,
       case kFera: flag(i, a.fera); break;
       case kMedical: flag(i, a.medical_baseline); break;
       case kNem: flag(i, a.nem); break;
+      case kServiceStart: {
+        auto date = parse_date(lower_trim(v));
+        if (!date) bad(i, fmt::format("service_start must be a date as YYYY-MM-DD, not `{}`", v));
+        else a.service_start = *date;
+        break;
+      }
       default: break;
     }
   }

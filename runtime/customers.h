@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "compiler/date.h"
 #include "runtime/csv.h"
 
 namespace ccaflow {
@@ -22,12 +23,14 @@ struct Account {
   int read_cycle = 0;
   bool direct_access = false, care = false, fera = false, medical_baseline = false, nem = false;
   std::size_t line = 0;  // where the record starts
+  Date service_start{};  // move-in files only
 };
 
 class CustomerReader {
  public:
-  // Reads read cycles 1..cycle_count. Stops after `max_errors` errors.
-  CustomerReader(std::string path, int cycle_count, std::size_t max_errors = 20);
+  // Reads read cycles 1..cycle_count. Stops after `max_errors` errors. A move-in file also
+  // has a `service_start` column (YYYY-MM-DD).
+  CustomerReader(std::string path, int cycle_count, std::size_t max_errors = 20, bool move_ins = false);
   ~CustomerReader();
   CustomerReader(const CustomerReader&) = delete;
   CustomerReader& operator=(const CustomerReader&) = delete;
@@ -47,6 +50,7 @@ class CustomerReader {
 
   CsvReader csv_;
   int cycle_count_;
+  bool move_ins_;
   bool have_header_ = false;
   bool finished_ = false;
   std::vector<int> columns_;  // file column -> customer column

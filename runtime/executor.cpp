@@ -117,7 +117,7 @@ class Executor {
       for (const std::string& key : promote_gates(store_, rows_)) std::cout << fmt::format("  waiting   {}: needs approval\n", key);
       t.commit();
     }
-    bool ok = send_requests();
+    bool ok = send_requests() && retried_switches();
     for (int v : graph_.order()) {
       TaskRow& row = rows_[static_cast<std::size_t>(v)];
       const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(v)];
@@ -229,6 +229,29 @@ class Executor {
       }
     }
     return true;
+  }
+
+  // A retried Connect takes effect on its read: the account switches then (its own date).
+  bool retried_switches() {
+    try {
+      sql::Transaction t(store_.db());
+      auto due = store_.db().prepare(
+          "SELECT r.id, r.account, r.effective_on, a.account FROM requests r JOIN accounts a ON a.id = r.account "
+          "WHERE r.type = 'connect' AND r.state IN ('sent', 'accepted') AND r.effective_on <= ? ORDER BY r.id");
+      due.bind(1, format_date(as_of_));
+      std::vector<std::tuple<std::int64_t, std::int64_t, std::string, std::string>> rows;
+      while (due.step()) rows.emplace_back(due.integer(0), due.integer(1), due.text(2), due.text(3));
+      for (const auto& [id, account, on, number] : rows) {
+        store_.db().prepare("INSERT OR IGNORE INTO switch_dates VALUES (?, ?, 'retry')").bind(1, account).bind(2, on).run();
+        store_.db().prepare("UPDATE requests SET state = 'effective' WHERE id = ?").bind(1, id).run();
+        store_.event(kSystem, std::nullopt, "switch", fmt::format("account {}: switched on {} by its retried Connect", number, on));
+      }
+      t.commit();
+      return true;
+    } catch (const std::exception& e) {
+      std::cerr << fmt::format("ccaflow: error: cannot record the retried Connects' switches: {}\n", e.what());
+      return false;
+    }
   }
 
   bool task_deps_done(const TaskNode& node) const {

@@ -15,7 +15,10 @@
 #include "runtime/hash.h"
 #include "runtime/lock.h"
 #include "runtime/plan.h"
+#include "runtime/assign.h"
+#include "runtime/customers.h"
 #include "runtime/stored_run.h"
+#include "runtime/x12.h"
 
 namespace ccaflow {
 namespace fs = std::filesystem;
@@ -36,6 +39,8 @@ std::string money(long cents) { return fmt::format("${}.{:02}", cents / 100, cen
 Date cycle_end(const Model& model, int cycle, Date date) {
   return model.reads.nth_read_from(cycle, date, 1).value_or(model.reads.last_date());
 }
+
+std::string ingest_actor(const std::string& file) { return fmt::format("ingest:{}", fs::path(file).filename().string()); }
 
 struct OptoutRow {
   std::size_t line;
@@ -122,27 +127,64 @@ Decision decide(StoredRun& run, const AccountFacts& f, const OptoutRow& o) {
   return d;
 }
 
-}  // namespace
+// A run opened to ingest a file into: the writer's lock, then the run.
+struct IngestTarget {
+  std::optional<RunLock> lock;
+  std::optional<StoredRun> run;
+};
 
-int ingest_optouts(const std::string& db, const std::string& file) {
-  std::string holder;
-  bool busy = false;
+std::optional<IngestTarget> open_for_ingest(const std::string& db, const char* command, int& status) {
+  status = kDatabase;
   if (!std::filesystem::is_regular_file(db)) {
     std::cerr << fmt::format("ccaflow: error: {}: no such run database\n", db);
-    return kDatabase;
+    return std::nullopt;
   }
-  auto lock = RunLock::acquire(db, "ccaflow ingest optouts", holder, busy);
-  if (!lock) {
+  std::string holder;
+  bool busy = false;
+  IngestTarget target;
+  auto acquired = RunLock::acquire(db, command, holder, busy);
+  if (!acquired) {
     if (busy) {
       std::cerr << fmt::format("ccaflow: error: {} is in use by another process ({}); try again when it has finished\n", db, holder);
     } else {
       std::cerr << fmt::format("ccaflow: error: {}: {}\n", db, holder);
     }
-    return kDatabase;
+    return std::nullopt;
   }
+  target.lock.emplace(std::move(*acquired));
+  auto opened = open_stored_run(db, false, status);
+  if (!opened) return std::nullopt;
+  target.run.emplace(std::move(*opened));
+  status = kOk;
+  return target;
+}
+
+// The ingest that already took this file (by its bytes), if any: "FILE at TIME".
+std::optional<std::string> already_ingested(Store& store, const char* kind, const std::string& hash) {
+  auto seen = store.db().prepare("SELECT file, at FROM ingests WHERE kind = ? AND sha256 = ?");
+  seen.bind(1, kind).bind(2, hash);
+  if (!seen.step()) return std::nullopt;
+  return fmt::format("as {}, at {}", seen.text(0), seen.text(1));
+}
+
+// Records an ingest (inside the caller's transaction) and its event; returns its id.
+std::int64_t record_ingest(Store& store, const char* kind, const std::string& file, const std::string& hash, std::size_t rows,
+                           const std::string& what) {
+  store.db().prepare("INSERT INTO ingests (kind, file, sha256, rows, at) VALUES (?, ?, ?, ?, ?)")
+      .bind(1, kind).bind(2, fs::path(file).filename().string()).bind(3, hash).bind(4, static_cast<std::int64_t>(rows))
+      .bind(5, now_text()).run();
+  std::int64_t id = store.db().last_insert_id();
+  store.event(ingest_actor(file), std::nullopt, "ingest", fmt::format("{} from {} (sha256 {}): {} rows", what, file, hash, rows));
+  return id;
+}
+
+}  // namespace
+
+int ingest_optouts(const std::string& db, const std::string& file) {
   int status = kOk;
-  auto run = open_stored_run(db, false, status);
-  if (!run) return status;
+  auto target = open_for_ingest(db, "ccaflow ingest optouts", status);
+  if (!target) return status;
+  StoredRun* run = &*target->run;
   if (run->model().optouts.name.empty()) {
     std::cerr << fmt::format("ccaflow: error: the workflow in {} names no opt-out policy: its workflow block needs "
                              "`optouts terms.standard` (or a policy of its own)\n", db);
@@ -150,10 +192,8 @@ int ingest_optouts(const std::string& db, const std::string& file) {
   }
   auto hash = sha256_file(file);
   if (hash) {
-    auto seen = run->store.db().prepare("SELECT file, at FROM ingests WHERE kind = 'optouts' AND sha256 = ?");
-    seen.bind(1, *hash);
-    if (seen.step()) {
-      std::cout << fmt::format("{} was already ingested (as {}, at {}): nothing changed\n", file, seen.text(0), seen.text(1));
+    if (auto seen = already_ingested(run->store, "optouts", *hash)) {
+      std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
       return kOk;
     }
   }
@@ -224,12 +264,8 @@ int ingest_optouts(const std::string& db, const std::string& file) {
   try {
     Store& store = run->store;
     sql::Transaction t(store.db());
-    store.db().prepare("INSERT INTO ingests (kind, file, sha256, rows, at) VALUES ('optouts', ?, ?, ?, ?)")
-        .bind(1, fs::path(file).filename().string()).bind(2, hash.value_or("")).bind(3, static_cast<std::int64_t>(rows.size()))
-        .bind(4, now_text()).run();
-    std::int64_t ingest = store.db().last_insert_id();
-    std::string actor = fmt::format("ingest:{}", fs::path(file).filename().string());
-    store.event(actor, std::nullopt, "ingest", fmt::format("opt-outs from {} (sha256 {}): {} rows", file, hash.value_or("?"), rows.size()));
+    std::int64_t ingest = record_ingest(store, "optouts", file, hash.value_or(""), rows.size(), "opt-outs");
+    std::string actor = ingest_actor(file);
     auto existing = store.db().prepare("SELECT kind, received_on FROM optouts WHERE account = ?");
     auto insert = store.db().prepare("INSERT INTO optouts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     auto request = store.db().prepare(
@@ -269,6 +305,335 @@ int ingest_optouts(const std::string& db, const std::string& file) {
   std::vector<std::string> parts;
   for (const auto& [kind, n] : counts) parts.push_back(fmt::format("{} {}", n, kind));
   std::cout << fmt::format("ingested {}: {} opt-outs ({})\n", file, rows.size(), fmt::join(parts, ", "));
+  return kOk;
+}
+
+namespace {
+
+// The read after `after` for the account's cycle, and the day its Connect must be submitted
+// for that read (the workflow's `submit`).
+std::optional<std::pair<Date, Date>> next_connect(const StoredRun& run, const AccountFacts& f, Date after) {
+  const Model& model = run.model();
+  if (model.connect == nullptr || !model.connect->submit) return std::nullopt;
+  auto read = model.reads.nth_read_from(f.row.read_cycle, after, 1);
+  if (!read) return std::nullopt;
+  EvalScope scope;
+  scope.phase = f.phase;
+  scope.cycle = f.row.read_cycle;
+  scope.read = *read;
+  try {
+    return std::make_pair(*read, run.compiled.program->evaluator->eval_date(*model.connect->submit, scope));
+  } catch (const EvalError&) {
+    return std::nullopt;
+  }
+}
+
+// A switch already pending for the account: a Connect sent or queued whose date has not
+// come and that was not rejected. A second one would be a duplicate, which the utility
+// rejects; ccaflow never sends it.
+std::optional<std::string> pending_switch(StoredRun& run, const AccountFacts& f, Date today) {
+  auto r = run.store.db().prepare("SELECT effective_on, state FROM requests WHERE account = ? AND type = 'connect' "
+                                  "AND state IN ('queued', 'sent', 'accepted') AND effective_on > ? ORDER BY id DESC LIMIT 1");
+  r.bind(1, f.row.id).bind(2, format_date(today));
+  if (r.step()) return fmt::format("a Connect {} for {}", r.text(1), r.text(0));
+  if (f.connect_effective && !f.switched && *f.connect_effective > today) {
+    auto rejected = run.store.db().prepare("SELECT 1 FROM responses WHERE account = ? AND type = 'connect' AND accepted = 0");
+    rejected.bind(1, f.row.id);
+    if (!rejected.step()) return fmt::format("the Connect sent for {}", format_date(*f.connect_effective));
+  }
+  return std::nullopt;
+}
+
+std::optional<Date> last_as_of(StoredRun& run) {
+  if (auto last = run.store.last_as_of()) return parse_date(*last);
+  return std::nullopt;
+}
+
+int file_errors(const std::string& file, const std::vector<DataError>& errors) {
+  for (const DataError& e : errors) std::cerr << render_data_error(file, e);
+  std::cerr << fmt::format("ccaflow: error: {} was not ingested: nothing changed\n", file);
+  return kInputError;
+}
+
+}  // namespace
+
+int ingest_responses(const std::string& db, const std::vector<std::string>& files) {
+  int status = kOk;
+  auto target = open_for_ingest(db, "ccaflow ingest responses", status);
+  if (!target) return status;
+  StoredRun& run = *target->run;
+  const ResponseCodes& codes = run.model().responses;
+  // Every file is checked before anything changes.
+  struct Loaded {
+    std::string file, hash;
+    std::vector<CcasrResponse> responses;
+  };
+  std::vector<Loaded> loaded;
+  bool bad = false;
+  for (const std::string& file : files) {
+    std::vector<DataError> errors;
+    auto responses = read_814_responses(file, errors);
+    for (const CcasrResponse& r : responses) {
+      if (!account_facts(run, r.account)) errors.push_back({r.line, 0, fmt::format("no account `{}` in this run", r.account), {}});
+    }
+    if (!errors.empty()) {
+      file_errors(file, errors);
+      bad = true;
+      continue;
+    }
+    std::string hash = sha256_file(file).value_or("");
+    if (auto seen = already_ingested(run.store, "responses", hash)) {
+      std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
+      continue;
+    }
+    loaded.push_back({file, hash, std::move(responses)});
+  }
+  if (bad) return kInputError;
+  std::map<std::string, int> counts;
+  Date today = last_as_of(run).value_or(Date{});
+  try {
+    Store& store = run.store;
+    sql::Transaction t(store.db());
+    for (const Loaded& l : loaded) {
+      std::int64_t ingest = record_ingest(store, "responses", l.file, l.hash, l.responses.size(), "CCASR responses");
+      std::string actor = ingest_actor(l.file);
+      for (const CcasrResponse& r : l.responses) {
+        AccountFacts f = *account_facts(run, r.account);
+        std::string disposition = "accepted";
+        std::string detail;
+        if (!r.accepted) {
+          bool retry = std::find(codes.retry.begin(), codes.retry.end(), r.reason) != codes.retry.end();
+          bool hold = std::find(codes.hold.begin(), codes.hold.end(), r.reason) != codes.hold.end();
+          disposition = retry ? "retry" : "hold";
+          detail = retry ? fmt::format("reason {} is retried on the next read ({}: retry)", r.reason, codes.name)
+                   : hold ? fmt::format("reason {} waits for an operator ({}: hold)", r.reason, codes.name)
+                          : fmt::format("reason {} is in neither list of {}: it waits for an operator", r.reason,
+                                        codes.name.empty() ? "the workflow's response policy" : codes.name);
+        }
+        store.db().prepare("INSERT INTO responses (account, type, accepted, reason, actual_on, disposition, ingest, reference) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(1, f.row.id).bind(2, r.type).bind(3, r.accepted ? 1 : 0).bind(4, r.reason)
+            .bind(5, r.actual ? std::optional(format_date(*r.actual)) : std::nullopt).bind(6, disposition).bind(7, ingest)
+            .bind(8, r.reference).run();
+        // The request this answers, when it is one of the lifecycle's.
+        auto answered = store.db().prepare("SELECT id, effective_on FROM requests WHERE account = ? AND type = ? AND state = 'sent' "
+                                           "ORDER BY id DESC LIMIT 1");
+        answered.bind(1, f.row.id).bind(2, r.type);
+        std::optional<std::int64_t> request;
+        std::optional<Date> requested;
+        if (answered.step()) {
+          request = answered.integer(0);
+          requested = parse_date(answered.text(1));
+        }
+        if (request) {
+          store.db().prepare("UPDATE requests SET state = ? WHERE id = ?").bind(1, r.accepted ? "accepted" : "rejected").bind(2, *request).run();
+        }
+        if (r.type == "connect" && r.accepted) {
+          Date planned = requested.value_or(f.connect_effective.value_or(f.switch_on));
+          if (*r.actual != planned || request) {
+            store.db().prepare("INSERT OR REPLACE INTO switch_dates VALUES (?, ?, ?)")
+                .bind(1, f.row.id).bind(2, format_date(*r.actual)).bind(3, request ? "retry" : "response").run();
+          }
+          detail = *r.actual == planned
+                       ? fmt::format("switches on {} as planned", format_date(*r.actual))
+                       : fmt::format("the utility reads it on {}, not {}: the switch date, the post-enrollment windows and "
+                                     "day 60 move with it", format_date(*r.actual), format_date(planned));
+        } else if (r.type == "connect" && disposition == "retry" && f.phase >= 0) {
+          Date after = requested.value_or(f.connect_effective.value_or(f.switch_on));
+          if (auto next = next_connect(run, f, after)) {
+            store.db().prepare("INSERT OR IGNORE INTO requests (account, type, effective_on, not_before, state, reason) "
+                               "VALUES (?, 'connect', ?, ?, 'queued', ?)")
+                .bind(1, f.row.id).bind(2, format_date(next->first)).bind(3, format_date(next->second))
+                .bind(4, fmt::format("retry after reject {}", r.reason)).run();
+            detail += fmt::format(": a new Connect goes {} for the read of {}", format_date(next->second), format_date(next->first));
+          }
+        } else if (!r.accepted && disposition == "hold") {
+          store.db().prepare("UPDATE accounts SET held = ? WHERE id = ?").bind(1, fmt::format("{} {} rejected: {}", r.type, r.reason, detail))
+              .bind(2, f.row.id).run();
+        }
+        ++counts[fmt::format("{} {}", r.type, r.accepted ? "accepted" : disposition == "retry" ? "rejected, retried" : "rejected, held")];
+        store.event(actor, std::nullopt, "response",
+                    fmt::format("account {}: {} {}{}{}", r.account, r.type, r.accepted ? "accepted" : "rejected",
+                                detail.empty() ? "" : ": ", detail));
+      }
+    }
+    t.commit();
+  } catch (const sql::Error& e) {
+    std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
+    return e.busy() ? kDatabase : kTaskFailed;
+  }
+  std::vector<std::string> parts;
+  for (const auto& [what, n] : counts) parts.push_back(fmt::format("{} {}", n, what));
+  std::cout << fmt::format("ingested {} response file{}: {}\n", loaded.size(), loaded.size() == 1 ? "" : "s",
+                           parts.empty() ? "no responses" : fmt::format("{}", fmt::join(parts, ", ")));
+  (void)today;
+  return kOk;
+}
+
+int ingest_moveins(const std::string& db, const std::string& file) {
+  int status = kOk;
+  auto target = open_for_ingest(db, "ccaflow ingest move-ins", status);
+  if (!target) return status;
+  StoredRun& run = *target->run;
+  const Model& model = run.model();
+  std::string hash = sha256_file(file).value_or("");
+  if (auto seen = already_ingested(run.store, "move-ins", hash)) {
+    std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
+    return kOk;
+  }
+  // Check the whole file first.
+  CustomerReader reader(file, model.reads.cycle_count(), 20, true);
+  Assigner assigner(*run.compiled.program);
+  struct MoveIn {
+    Account account;
+    Assignment assigned;
+  };
+  std::vector<MoveIn> rows;
+  std::vector<DataError> errors;
+  Account a;
+  while (reader.next(a)) {
+    Assignment assigned = assigner.classify(a);
+    if (assigned.kind == Assignment::Kind::kNoPhase || assigned.kind == Assignment::Kind::kManyPhases) {
+      errors.push_back({a.line, 1, fmt::format("account `{}` is in {} phase: every eligible account is in exactly one",
+                                               a.id, assigned.kind == Assignment::Kind::kNoPhase ? "no" : "more than one"), {}});
+      continue;
+    }
+    rows.push_back({a, assigned});
+  }
+  for (const DataError& e : reader.errors()) errors.push_back(e);
+  if (!errors.empty()) return file_errors(file, errors);
+
+  Date today = last_as_of(run).value_or(Date{});
+  std::map<std::string, int> counts;
+  try {
+    Store& store = run.store;
+    sql::Transaction t(store.db());
+    std::int64_t ingest = record_ingest(store, "move-ins", file, hash, rows.size(), "move-ins");
+    (void)ingest;
+    std::string actor = ingest_actor(file);
+    auto max = store.db().prepare("SELECT coalesce(max(id), 0) FROM accounts");
+    max.step();
+    std::int64_t next_id = max.integer(0);
+    std::set<int> reopened;
+    for (const MoveIn& m : rows) {
+      if (auto existing = account_facts(run, m.account.id)) {
+        if (auto pending = pending_switch(run, *existing, std::max(today, m.account.service_start))) {
+          store.db().prepare("INSERT OR IGNORE INTO requests (account, type, effective_on, not_before, state, reason) "
+                             "VALUES (?, 'connect', ?, ?, 'refused', ?)")
+              .bind(1, existing->row.id).bind(2, format_date(m.account.service_start)).bind(3, format_date(m.account.service_start))
+              .bind(4, fmt::format("move-in on {}: refused as a duplicate, {} is already pending", format_date(m.account.service_start), *pending))
+              .run();
+          store.event(actor, std::nullopt, "move-in", fmt::format("account {}: a second pending switch is a duplicate and is not sent ({} is pending)",
+                                                                  m.account.id, *pending));
+          ++counts["refused: a switch is already pending"];
+        } else {
+          store.event(actor, std::nullopt, "move-in", fmt::format("account {}: already in the run; line {} ignored", m.account.id, m.account.line));
+          ++counts["already in the run"];
+        }
+        continue;
+      }
+      const Account& acc = m.account;
+      AccountRow row{++next_id, acc.id, static_cast<int>(acc.customer_class), acc.rate_schedule, acc.city, acc.county, acc.read_cycle,
+                     (acc.direct_access ? 1 : 0) | (acc.care ? 2 : 0) | (acc.fera ? 4 : 0) | (acc.medical_baseline ? 8 : 0) | (acc.nem ? 16 : 0)};
+      bool excluded = m.assigned.kind == Assignment::Kind::kExcluded;
+      store.add_account(row, excluded ? std::nullopt : std::optional<int>(m.assigned.index),
+                        excluded ? std::optional(model.exclusions.at(static_cast<std::size_t>(m.assigned.index)).reason) : std::nullopt);
+      store.db().prepare("UPDATE accounts SET origin = 'move-in' WHERE id = ?").bind(1, row.id).run();
+      if (excluded) {
+        ++counts["excluded"];
+        continue;
+      }
+      store.db().prepare("INSERT INTO switch_dates VALUES (?, ?, 'move-in')").bind(1, row.id).bind(2, format_date(acc.service_start)).run();
+      // Its post-enrollment notices come from the phase's notice tasks, reopened if done.
+      const PhaseInfo& phase = model.phases.at(static_cast<std::size_t>(m.assigned.index));
+      for (std::size_t n = 0; n < model.notices.size(); ++n) {
+        if (model.notices[n].decl->stage != ast::Stage::kPost) continue;
+        std::string key = fmt::format("{}.{}", phase.id, model.notices[n].id);
+        store.db().prepare("UPDATE tasks SET planned = planned + 1, state = CASE WHEN state = 'done' THEN 'running' ELSE state END "
+                           "WHERE key = ?").bind(1, key).run();
+        if (reopened.insert(static_cast<int>(n)).second) store.event(actor, std::nullopt, "move-in", fmt::format("{} takes move-ins", key));
+      }
+      store.event(actor, std::nullopt, "move-in",
+                  fmt::format("account {}: moved in on {}, enrolled in phase {} from its service start; two post-enrollment "
+                              "notices follow within 60 days", acc.id, format_date(acc.service_start), phase.id));
+      ++counts["enrolled"];
+    }
+    t.commit();
+  } catch (const sql::Error& e) {
+    std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
+    return e.busy() ? kDatabase : kTaskFailed;
+  }
+  std::vector<std::string> parts;
+  for (const auto& [what, n] : counts) parts.push_back(fmt::format("{} {}", n, what));
+  std::cout << fmt::format("ingested {}: {} move-ins ({})\n", file, rows.size(), fmt::join(parts, ", "));
+  return kOk;
+}
+
+int ingest_changes(const std::string& db, const std::string& file) {
+  int status = kOk;
+  auto target = open_for_ingest(db, "ccaflow ingest changes", status);
+  if (!target) return status;
+  StoredRun& run = *target->run;
+  const Model& model = run.model();
+  std::string hash = sha256_file(file).value_or("");
+  if (auto seen = already_ingested(run.store, "changes", hash)) {
+    std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
+    return kOk;
+  }
+  CustomerReader reader(file, model.reads.cycle_count(), 20);
+  std::vector<std::pair<Account, AccountFacts>> rows;
+  std::vector<DataError> errors;
+  Account a;
+  while (reader.next(a)) {
+    auto f = account_facts(run, a.id);
+    if (!f) {
+      errors.push_back({a.line, 1, fmt::format("no account `{}` in this run (a new account comes with `ingest move-ins`)", a.id), {}});
+      continue;
+    }
+    rows.emplace_back(a, *f);
+  }
+  for (const DataError& e : reader.errors()) errors.push_back(e);
+  if (!errors.empty()) return file_errors(file, errors);
+  Date today = last_as_of(run).value_or(Date{});
+  std::map<std::string, int> counts;
+  try {
+    Store& store = run.store;
+    sql::Transaction t(store.db());
+    record_ingest(store, "changes", file, hash, rows.size(), "customer changes");
+    std::string actor = ingest_actor(file);
+    for (const auto& [acc, f] : rows) {
+      int flags = (acc.direct_access ? 1 : 0) | (acc.care ? 2 : 0) | (acc.fera ? 4 : 0) | (acc.medical_baseline ? 8 : 0) | (acc.nem ? 16 : 0);
+      std::vector<std::string> changed;
+      if (acc.rate_schedule != f.row.rate_schedule) changed.push_back(fmt::format("rate schedule {} -> {}", f.row.rate_schedule, acc.rate_schedule));
+      if (flags != f.row.flags) changed.push_back("CARE/FERA/Medical Baseline/NEM flags");
+      if (acc.city != f.row.city || acc.county != f.row.county) changed.push_back("city or county");
+      if (changed.empty()) {
+        ++counts["unchanged"];
+        continue;
+      }
+      store.db().prepare("UPDATE accounts SET rate_schedule = ?, flags = ?, city = ?, county = ? WHERE id = ?")
+          .bind(1, acc.rate_schedule).bind(2, flags).bind(3, acc.city).bind(4, acc.county).bind(5, f.row.id).run();
+      // The utility holds service options only once a Connect has reached it.
+      if (f.phase >= 0 && (f.connect_effective || f.switched)) {
+        Date effective = model.reads.nth_read_from(f.row.read_cycle, today, 1).value_or(today);
+        store.db().prepare("INSERT OR IGNORE INTO requests (account, type, effective_on, not_before, state, reason) "
+                           "VALUES (?, 'update', ?, ?, 'queued', ?)")
+            .bind(1, f.row.id).bind(2, format_date(effective)).bind(3, format_date(today))
+            .bind(4, fmt::format("service options changed: {}", fmt::join(changed, "; "))).run();
+        ++counts["Update CCASR queued"];
+      } else {
+        ++counts["changed before any Connect"];
+      }
+      store.event(actor, std::nullopt, "change", fmt::format("account {}: {}", acc.id, fmt::join(changed, "; ")));
+    }
+    t.commit();
+  } catch (const sql::Error& e) {
+    std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
+    return e.busy() ? kDatabase : kTaskFailed;
+  }
+  std::vector<std::string> parts;
+  for (const auto& [what, n] : counts) parts.push_back(fmt::format("{} {}", n, what));
+  std::cout << fmt::format("ingested {}: {} accounts ({})\n", file, rows.size(), fmt::join(parts, ", "));
   return kOk;
 }
 
@@ -327,7 +692,19 @@ int explain_account(const std::string& db, const std::string& account, const std
     json notices = json::array();
     for (std::size_t n = 0; n < model.notices.size(); ++n) {
       const NoticeInfo& info = model.notices[n];
-      const WindowDates& w = cycle.windows.at(n);
+      WindowDates w = cycle.windows.at(n);
+      if (!f.switch_source.empty() && info.decl->stage == ast::Stage::kPost) {
+        // Its own switch date: its post-enrollment windows are its own too.
+        EvalScope scope;
+        scope.phase = f.phase;
+        scope.cycle = f.row.read_cycle;
+        scope.switch_on = f.switch_on;
+        try {
+          w = run->compiled.program->evaluator->window(info.decl->window, scope);
+          w.send = run->compiled.program->evaluator->first_send(info, w).value_or(w.end);
+        } catch (const EvalError&) {
+        }
+      }
       std::string key = fmt::format("{}.{}", phase.id, info.id);
       auto it = effects.find(key);
       json item = {{"notice", info.id},
@@ -346,8 +723,18 @@ int explain_account(const std::string& db, const std::string& account, const std
     std::string connect_key = fmt::format("{}.connect.c{:02}", phase.id, f.row.read_cycle);
     if (auto it = effects.find(connect_key); it != effects.end()) {
       int task = run->graph().find(connect_key);
-      ccasrs.push_back({{"type", "connect"}, {"sent_on", format_date(run->graph().nodes()[static_cast<std::size_t>(task)].send)},
-                        {"effective_on", it->second}, {"status", "sent"}, {"batch", connect_key}});
+      json connect = {{"type", "connect"}, {"sent_on", format_date(run->graph().nodes()[static_cast<std::size_t>(task)].send)},
+                      {"effective_on", it->second}, {"status", "sent"}, {"batch", connect_key}};
+      // Its response, if the utility's has come: the first one for a Connect is the batch's.
+      auto resp = run->store.db().prepare("SELECT accepted, reason, actual_on, disposition FROM responses "
+                                          "WHERE account = ? AND type = 'connect' ORDER BY id LIMIT 1");
+      resp.bind(1, f.row.id);
+      if (resp.step()) {
+        connect["status"] = resp.integer(0) != 0 ? "accepted" : "rejected";
+        if (resp.integer(0) != 0) connect["actual_on"] = resp.text(2);
+        else connect["response"] = {{"reason", resp.text(1)}, {"disposition", resp.text(3)}};
+      }
+      ccasrs.push_back(connect);
     } else {
       const char* why = optout_kind == "pre" ? "not sent: opted out" : "planned";
       ccasrs.push_back({{"type", "connect"}, {"sent_on", nullptr}, {"effective_on", format_date(cycle.read)}, {"status", why},
@@ -361,6 +748,13 @@ int explain_account(const std::string& db, const std::string& account, const std
     }
     // Opt-out.
     std::string state = f.switched ? "enrolled" : "pending";
+    auto held = run->store.db().prepare("SELECT held FROM accounts WHERE id = ? AND held IS NOT NULL");
+    held.bind(1, f.row.id);
+    if (held.step()) {
+      state = "held";
+      doc["held"] = held.text(0);
+      story.push_back(fmt::format("held for an operator: {}", held.text(0)));
+    }
     if (has_optout) {
       std::string kind = o.text(1);
       doc["optout"] = {{"received_on", o.text(0)}, {"kind", kind}, {"fee", static_cast<double>(o.integer(2)) / 100.0},

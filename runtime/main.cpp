@@ -212,14 +212,28 @@ int main(int argc, char** argv) {
   approve_cmd->add_option("--by", approve.by, "Who signs it off")->required();
   approve_cmd->add_option("--note", approve.note, "A note for the event log");
 
-  std::string ingest_db, optout_file;
-  CLI::App* ingest_cmd = app.add_subcommand("ingest", "Feed the run what comes back from the world: opt-outs");
+  std::string ingest_db, optout_file, moveins_file, changes_file;
+  std::vector<std::string> response_files;
+  CLI::App* ingest_cmd = app.add_subcommand("ingest", "Feed the run what comes back from the world: opt-outs, CCASR responses, "
+                                                      "move-ins, changed service options");
   ingest_cmd->require_subcommand(1);
   CLI::App* optouts_cmd = ingest_cmd->add_subcommand(
       "optouts", "Opt-outs, as CSV account,received_on[,channel]: each decided by the account's own dates.\n"
                  "The whole file is checked first; a bad file changes nothing; the same file twice changes nothing");
   optouts_cmd->add_option("FILE", optout_file, "The opt-out CSV")->required();
   optouts_cmd->add_option("--db", ingest_db, "The run database")->required();
+  CLI::App* responses_cmd = ingest_cmd->add_subcommand(
+      "responses", "The utility's X12 814 responses: accepts (with the actual read date) and rejects (with a reason code)");
+  responses_cmd->add_option("FILE", response_files, "Response files")->required();
+  responses_cmd->add_option("--db", ingest_db, "The run database")->required();
+  CLI::App* moveins_cmd = ingest_cmd->add_subcommand(
+      "move-ins", "New accounts in the territory: the customer file's columns plus service_start; enrolled from that date");
+  moveins_cmd->add_option("FILE", moveins_file, "The move-in CSV")->required();
+  moveins_cmd->add_option("--db", ingest_db, "The run database")->required();
+  CLI::App* changes_cmd = ingest_cmd->add_subcommand(
+      "changes", "Accounts whose service options changed (customer file columns): an Update CCASR for each the utility holds");
+  changes_cmd->add_option("FILE", changes_file, "The changed accounts, as a customer CSV")->required();
+  changes_cmd->add_option("--db", ingest_db, "The run database")->required();
 
   std::string explain_db, explain_account_id, explain_format = "text";
   CLI::App* explain_cmd = app.add_subcommand(
@@ -245,6 +259,9 @@ int main(int argc, char** argv) {
     if (resume_cmd->parsed()) return run_run(resume, true);
     if (status_cmd->parsed()) return show_status(status_db, status_format);
     if (optouts_cmd->parsed()) return ingest_optouts(ingest_db, optout_file);
+    if (responses_cmd->parsed()) return ingest_responses(ingest_db, response_files);
+    if (moveins_cmd->parsed()) return ingest_moveins(ingest_db, moveins_file);
+    if (changes_cmd->parsed()) return ingest_changes(ingest_db, changes_file);
     if (explain_cmd->parsed()) return explain_account(explain_db, explain_account_id, explain_format);
     if (approve_cmd->parsed()) {
       if (approve.by.empty()) {

@@ -65,6 +65,16 @@ int show_status(const std::string& db, const std::string& format) {
       auto r = store.db().prepare("SELECT type || ' ' || state, count(*) FROM requests GROUP BY type, state ORDER BY type, state");
       while (r.step()) requests[r.text(0)] = r.integer(1);
     }
+    std::vector<std::pair<std::string, std::string>> held;
+    {
+      auto s = store.db().prepare("SELECT account, held FROM accounts WHERE held IS NOT NULL ORDER BY id");
+      while (s.step()) held.emplace_back(s.text(0), s.text(1));
+      // Switched by a move-in or a retried Connect rather than a switch task.
+      auto own = store.db().prepare("SELECT p.name, count(*) FROM switch_dates d JOIN accounts a ON a.id = d.account "
+                                    "JOIN phases p ON p.id = a.phase WHERE d.source <> 'response' AND d.on_date <= ? GROUP BY p.name");
+      own.bind(1, as_of ? format_date(*as_of) : std::string("0000-00-00"));
+      while (own.step()) phases[own.text(0)].enrolled += own.integer(1);
+    }
     std::map<TaskState, int> by_state;
     for (const TaskRow& t : tasks) ++by_state[t.state];
     std::vector<const TaskRow*> overdue, failed, next;
@@ -112,6 +122,9 @@ int show_status(const std::string& db, const std::string& format) {
       for (const auto& [reason, n] : excluded) ex[reason] = n;
       doc["excluded"] = ex;
       doc["optouts"] = optouts;
+      json held_list = json::array();
+      for (const auto& [account, why] : held) held_list.push_back({{"account", account}, {"reason", why}});
+      doc["held"] = held_list;
       doc["requests"] = requests;
       json states = json::object();
       for (const auto& [state, n] : by_state) states[task_state_name(state)] = n;
@@ -168,6 +181,11 @@ int show_status(const std::string& db, const std::string& format) {
           std::cout << fmt::format("  {:<28} {} due {}  OVERDUE, {}\n", t->key, t->kind, format_date(t->latest), task_state_name(t->state));
         }
       }
+    }
+    if (!held.empty()) {
+      std::cout << fmt::format("\nHeld for an operator ({} account{})\n", held.size(), held.size() == 1 ? "" : "s");
+      for (std::size_t i = 0; i < held.size() && i < 20; ++i) std::cout << fmt::format("  {}  {}\n", held[i].first, held[i].second);
+      if (held.size() > 20) std::cout << fmt::format("  ... and {} more (status --format json lists them all)\n", held.size() - 20);
     }
     std::cout << "\nPhases\n";
     std::cout << fmt::format("  {:<28} {:>10} {:>10} {:>10} {:>10}\n", "phase", "eligible", "notified", "CCASR sent", "enrolled");

@@ -68,6 +68,22 @@ std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& acc
       f.connect_effective = on;
     }
   }
+  // A date of its own (an actual read, a move-in's service start, a retried Connect).
+  auto own = run.store.db().prepare("SELECT on_date, source FROM switch_dates WHERE account = ?");
+  own.bind(1, f.row.id);
+  if (own.step()) {
+    f.switch_on = parse_date(own.text(0)).value_or(f.switch_on);
+    f.switch_source = own.text(1);
+    // Switched by a move-in or a retried Connect once its date has come.
+    if (f.switch_source != "response") {
+      auto last = run.store.last_as_of();
+      f.switched = f.switched || (last && own.text(0) <= *last);
+    }
+  }
+  auto retry = run.store.db().prepare("SELECT effective_on FROM requests WHERE account = ? AND type = 'connect' AND state IN "
+                                      "('queued', 'sent', 'accepted') ORDER BY id DESC LIMIT 1");
+  retry.bind(1, f.row.id);
+  if (retry.step()) f.connect_effective = parse_date(retry.text(0));
   return f;
 }
 

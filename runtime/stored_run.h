@@ -36,6 +36,7 @@ struct AccountFacts {
   std::string excluded;
   Date switch_on{};
   bool switched = false;
+  std::string switch_source;  // "response", "move-in", "retry" when the date is the account's own
   std::optional<Date> connect_effective;  // the Connect sent for it, if any: its requested date
 };
 std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& account);

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""CCASR responses, move-ins, duplicates and Update CCASRs through the real binary.
+
+Workflow tests/e2e/data/responses/small.flow (phase `homes` enrolls 2027-05-03; stdlib
+terms and SCE reject codes: 008 and A13 retried, A76, API and B33 held). Read cycle 6 reads
+on the 6th business day: 2027-05-10, 06-08, 07-09, 08-09; its Connect goes 2027-05-03.
+Read cycle 1: Connect 2027-05-24 for the 2027-06-01 read. Dates worked out by hand:
+
+  R1 accepted with an actual read of 2027-05-11, a day late: it switches 05-11, its welcome
+     window is 05-11..06-07 (sent 05-11, not 05-10), and day 60 is 2027-07-10, so an
+     opt-out received 07-10 is free (it would be day 61, a re-entry, on the planned date).
+  R2 rejected with 008 (retried): a new Connect for the next read, 2027-06-08, goes 5
+     business days before it, 2027-06-01; it switches 06-08; welcome 06-08, final notice on
+     the read after, 07-09.
+  R3 rejected with A76 (held): never switches; status and explain say it waits.
+  R4 (cycle 1) has a Connect pending for 2027-06-01: a move-in for it on 05-25 is a second
+     pending switch, refused as a duplicate.
+  M1 moves in on 2027-06-15 (cycle 6): enrolled from that day; welcome window 06-15..07-08
+     (the next cycle-6 read is 07-09), final 07-09..08-13 (06-15 + 59 days), sent 07-09.
+  R1's rate schedule changes (ingested after the 06-01 run): an Update CCASR for the next
+     read after 06-01, 2027-06-08, goes with the next run, 06-02.
+"""
+import datetime
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+ccaflow, source = sys.argv[1], sys.argv[2]
+data = os.path.join(source, "tests", "e2e", "data", "responses")
+env = dict(os.environ, CCAFLOW_STDLIB=os.path.join(source, "stdlib"))
+env.pop("CCAFLOW_CRASH_AFTER_EFFECTS", None)
+failures, checks = [], 0
+
+
+def call(args, expect=0):
+    p = subprocess.run([ccaflow] + args, cwd=work, env=env, capture_output=True, text=True)
+    if p.returncode != expect:
+        sys.exit(f"FAIL: ccaflow {' '.join(args)} exited {p.returncode}, expected {expect}\n{p.stdout}\n{p.stderr}")
+    return p.stdout + p.stderr
+
+
+def check(condition, what):
+    global checks
+    checks += 1
+    if not condition:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run_until(last, first):
+    d, end = datetime.date.fromisoformat(first), datetime.date.fromisoformat(last)
+    while d <= end:
+        call(["run", "small.flow", "--db", "run.db", "--as-of", d.isoformat()])
+        d += datetime.timedelta(days=1)
+
+
+def explain(account):
+    return json.loads(call(["explain", account, "--db", "run.db", "--format", "json"]))
+
+
+def response_file(name, answers):
+    """answers: (account, accepted, reason or actual date)"""
+    segments = ["ISA*00*          *00*          *ZZ*SCE            *ZZ*SMP            *270504*0000*U*00401*000000077*0*P*>",
+                "GS*GE*SCE*SMP*20270504*0000*77*X*004010"]
+    for i, (account, accepted, value) in enumerate(answers, 1):
+        body = [f"ST*814*{i:04}", f"BGN*11*SCE{i:04}*20270504", "N1*8S*SCE", "N1*SJ*Small Power", f"LIN*{i}*SH*EL*SH*CE",
+                f"ASI*{'WQ' if accepted else 'U'}*021", f"REF*12*{account}"]
+        body.append(f"DTM*151*{value.replace('-', '')}" if accepted else f"REF*7G*{value}")
+        body.append(f"SE*{len(body) + 1}*{i:04}")
+        segments += body
+    segments += [f"GE*{len(answers)}*77", "IEA*1*000000077"]
+    open(os.path.join(work, name), "w").write("~\n".join(segments) + "~\n")
+
+
+work = tempfile.mkdtemp(prefix="ccaflow_lifecycle_")
+try:
+    for name in ("small.flow", "customers.csv"):
+        shutil.copy(os.path.join(data, name), work)
+    call(["run", "small.flow", "--db", "run.db", "--as-of", "2027-01-04"])
+    call(["approve", "jrc", "--db", "run.db", "--by", "pm"])
+    call(["approve", "plan_filed", "--db", "run.db", "--by", "pm"])
+    run_until("2027-05-04", "2027-01-05")
+    response_file("responses1.814", [("R1", True, "2027-05-11"), ("R2", False, "008"), ("R3", False, "A76")])
+    out = call(["ingest", "responses", "responses1.814", "--db", "run.db"])
+    check("1 connect accepted, 1 connect rejected, held, 1 connect rejected, retried" in out, f"responses summary: {out}")
+    run_until("2027-05-25", "2027-05-05")
+    with open(os.path.join(work, "dup.csv"), "w") as f:
+        f.write("account,customer_class,rate_schedule,city,county,read_cycle,service_start\n"
+                "R4,residential,D,Moorpark,Ventura,1,2027-05-25\n")
+    out = call(["ingest", "move-ins", "dup.csv", "--db", "run.db"])
+    check("1 refused: a switch is already pending" in out, f"duplicate move-in: {out}")
+    run_until("2027-06-01", "2027-05-26")
+    with open(os.path.join(work, "changes.csv"), "w") as f:
+        f.write("account,customer_class,rate_schedule,city,county,read_cycle\nR1,residential,TOU-D-PRIME,Camarillo,Ventura,6\n"
+                "B1,commercial,GS-1,Oxnard,Ventura,6\n")
+    out = call(["ingest", "changes", "changes.csv", "--db", "run.db"])
+    check("1 Update CCASR queued, 1 unchanged" in out, f"changes: {out}")
+    run_until("2027-06-14", "2027-06-02")
+    with open(os.path.join(work, "moveins.csv"), "w") as f:
+        f.write("account,customer_class,rate_schedule,city,county,read_cycle,service_start\n"
+                "M1,residential,D,Ojai,Ventura,6,2027-06-15\n")
+    call(["ingest", "move-ins", "moveins.csv", "--db", "run.db"])
+    run_until("2027-07-09", "2027-06-15")
+    with open(os.path.join(work, "optout.csv"), "w") as f:
+        f.write("account,received_on\nR1,2027-07-10\n")
+    call(["ingest", "optouts", "optout.csv", "--db", "run.db"])
+    run_until("2027-08-16", "2027-07-10")
+
+    r1 = explain("R1")
+    check(r1["switch_on"] == "2027-05-11", f"R1 switches on the actual read: {r1['switch_on']}")
+    check(r1["ccasrs"][0]["status"] == "accepted" and r1["ccasrs"][0]["actual_on"] == "2027-05-11", f"R1 Connect {r1['ccasrs'][0]}")
+    check(r1["notices"][2]["window"] == {"start": "2027-05-11", "end": "2027-06-07"} and r1["notices"][2]["sent_on"] == "2027-05-11",
+          f"R1 welcome moved with the switch: {r1['notices'][2]}")
+    check(r1["optout"]["kind"] == "free" and "day 60" in r1["optout"]["rule"], f"R1 day 60 moved: {r1['optout']}")
+    updates = [c for c in r1["ccasrs"] if c["type"] == "update"]
+    check(updates == [{"type": "update", "effective_on": "2027-06-08", "status": "sent", "sent_on": "2027-06-02",
+                       "reason": "service options changed: rate schedule D -> TOU-D-PRIME"}], f"R1 Update {updates}")
+
+    r2 = explain("R2")
+    check(r2["ccasrs"][0]["status"] == "rejected" and r2["ccasrs"][0]["response"] == {"reason": "008", "disposition": "retry"},
+          f"R2 first Connect {r2['ccasrs'][0]}")
+    retry = [c for c in r2["ccasrs"] if c["type"] == "connect"][1:]
+    check(retry and retry[0]["effective_on"] == "2027-06-08" and retry[0]["sent_on"] == "2027-06-01", f"R2 retry {retry}")
+    check(r2["switch_on"] == "2027-06-08" and r2["state"] == "enrolled", f"R2 switch {r2['switch_on']} {r2['state']}")
+    check([n["sent_on"] for n in r2["notices"]][2:] == ["2027-06-08", "2027-07-09"], f"R2 post notices {r2['notices'][2:]}")
+
+    r3 = explain("R3")
+    check(r3["state"] == "held" and "A76" in r3["held"], f"R3 held: {r3.get('state')} {r3.get('held')}")
+    check([n["sent_on"] for n in r3["notices"]][2:] == [None, None], "R3 gets no post-enrollment notice")
+
+    r4 = explain("R4")
+    refused = [c for c in r4["ccasrs"] if c["status"] == "refused"]
+    check(len(refused) == 1 and "duplicate" in refused[0]["reason"], f"R4 duplicate refused {r4['ccasrs']}")
+    check(r4["switch_on"] == "2027-06-01" and r4["state"] == "enrolled", f"R4 switched once, on 06-01: {r4['switch_on']}")
+
+    m1 = explain("M1")
+    check(m1["state"] == "enrolled" and m1["switch_on"] == "2027-06-15", f"M1 {m1['state']} {m1['switch_on']}")
+    check([n["sent_on"] for n in m1["notices"]] == [None, None, "2027-06-15", "2027-07-09"], f"M1 notices {m1['notices']}")
+    check(m1["notices"][3]["window"] == {"start": "2027-07-09", "end": "2027-08-13"}, f"M1 final window {m1['notices'][3]}")
+
+    status = json.loads(call(["status", "--db", "run.db", "--format", "json"]))
+    check(all(t["state"] == "done" for t in status["tasks"]), "every task done, R3 held aside")
+    text = call(["status", "--db", "run.db"])
+    check("R3" in text and "A76" in text, f"status lists the held account: {text}")
+
+    # A damaged response file changes nothing and names its lines.
+    response_file("bad.814", [("R9", True, "2027-05-11")])
+    broken = open(os.path.join(work, "bad.814")).read().replace("SE*9*0001", "SE*7*0001")
+    open(os.path.join(work, "bad.814"), "w").write(broken)
+    out = call(["ingest", "responses", "bad.814", "--db", "run.db"], expect=1)
+    check("bad.814:11:1: error: SE says 7 segments, but transaction 0001 has 9" in out and "no account `R9`" in out
+          and "nothing changed" in out, f"a damaged response file: {out}")
+    out = call(["ingest", "responses", "responses1.814", "--db", "run.db"])
+    check("already ingested" in out, "the same responses twice change nothing")
+    files = sorted(os.listdir(os.path.join(work, "run.db.outbox", "ccasr")))
+    check("requests.2027-06-01.814" in files and "requests.2027-06-02.814" in files, f"request files {files}")
+    update = open(os.path.join(work, "run.db.outbox", "ccasr", "requests.2027-06-02.814")).read()
+    check("ASI*7*001~" in update and "REF*12*R1~" in update, "the Update's 814")
+    print(f"{checks - len(failures)} passed, {len(failures)} failed")
+finally:
+    shutil.rmtree(work, ignore_errors=True)
+sys.exit(1 if failures else 0)
