@@ -105,7 +105,7 @@ Decision decide(StoredRun& run, const AccountFacts& f, const OptoutRow& o) {
     d.kind = "free";
     d.return_on = end;
     d.request = std::make_pair("disconnect", end);
-    d.rule = fmt::format("day {} after the switch on {}, within the {} follow-up period ({}: free {} after switch): "
+    d.rule = fmt::format("day {} after the switch on {}, within the follow-up period of {} ({}: free {} after switch): "
                          "back to bundled service at the end of the billing cycle, {}, no fee",
                          day, format_date(f.switch_on), duration_to_string(terms.free_period), terms.name,
                          duration_to_string(terms.free_period), format_date(end));
