@@ -194,13 +194,7 @@ class Executor {
     while (pending.step()) files.push_back(pending.text(0));
     for (const std::string& file : files) {
       try {
-        Ccasr814 b;
-        b.cca_code = model_.cca;
-        b.cca_name = model_.title;
-        b.cca_duns = model_.cca_duns;
-        b.utility_code = model_.utility;
-        b.utility_name = model_.utility_name;
-        b.utility_duns = model_.utility_duns;
+        Ccasr814 b = parties();
         std::string day = file.substr(file.size() - 14, 10);
         b.created = parse_date(day).value_or(as_of_);
         b.control_number = static_cast<int>(900000000 + b.created.time_since_epoch().count() % 99999999);
@@ -252,6 +246,18 @@ class Executor {
       std::cerr << fmt::format("ccaflow: error: cannot record the retried Connects' switches: {}\n", e.what());
       return false;
     }
+  }
+
+  // The sender and receiver of every 814 this run writes: the CCA and the utility.
+  Ccasr814 parties() const {
+    Ccasr814 b;
+    b.cca_code = model_.cca;
+    b.cca_name = model_.title;
+    b.cca_duns = model_.cca_duns;
+    b.utility_code = model_.utility;
+    b.utility_name = model_.utility_name;
+    b.utility_duns = model_.utility_duns;
+    return b;
   }
 
   bool task_deps_done(const TaskNode& node) const {
@@ -541,13 +547,7 @@ class Executor {
     } else if (node.kind == NodeKind::kCcasr && complete && row.done > 0) {
       std::string name = fmt::format("ccasr/{}.814", row.key);
       if (!store_.outbox_rows(name)) {
-        Ccasr814 b;
-        b.cca_code = model_.cca;
-        b.cca_name = model_.title;
-        b.cca_duns = model_.cca_duns;
-        b.utility_code = model_.utility;
-        b.utility_name = model_.utility_name;
-        b.utility_duns = model_.utility_duns;
+        Ccasr814 b = parties();
         b.control_number = row.id;
         b.created = node.send;
         b.reference_prefix = fmt::format("{}{:05}", model_.cca, row.id);

@@ -167,6 +167,33 @@ std::optional<std::string> already_ingested(Store& store, const char* kind, cons
   return fmt::format("as {}, at {}", seen.text(0), seen.text(1));
 }
 
+// Opens the run for an ingest of `file`. nullopt means stop with `status`: 0 when the file
+// (by its bytes) was already ingested, which changes nothing.
+struct Ingest {
+  IngestTarget target;
+  std::string hash;
+  StoredRun& run() { return *target.run; }
+};
+
+std::optional<Ingest> begin_ingest(const std::string& db, const char* kind, const std::string& file, int& status) {
+  auto target = open_for_ingest(db, fmt::format("ccaflow ingest {}", kind).c_str(), status);
+  if (!target) return std::nullopt;
+  std::string hash = sha256_file(file).value_or("");
+  if (auto seen = already_ingested(target->run->store, kind, hash)) {
+    std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
+    status = kOk;
+    return std::nullopt;
+  }
+  return Ingest{std::move(*target), hash};
+}
+
+// "3 free, 1 pre" from counts by outcome.
+std::string summary(const std::map<std::string, int>& counts) {
+  std::vector<std::string> parts;
+  for (const auto& [what, n] : counts) parts.push_back(fmt::format("{} {}", n, what));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
 // Records an ingest (inside the caller's transaction) and its event; returns its id.
 std::int64_t record_ingest(Store& store, const char* kind, const std::string& file, const std::string& hash, std::size_t rows,
                            const std::string& what) {
@@ -182,20 +209,14 @@ std::int64_t record_ingest(Store& store, const char* kind, const std::string& fi
 
 int ingest_optouts(const std::string& db, const std::string& file) {
   int status = kOk;
-  auto target = open_for_ingest(db, "ccaflow ingest optouts", status);
-  if (!target) return status;
-  StoredRun* run = &*target->run;
+  auto ingest_of = begin_ingest(db, "optouts", file, status);
+  if (!ingest_of) return status;
+  StoredRun* run = &ingest_of->run();
+  std::optional<std::string> hash = ingest_of->hash;
   if (run->model().optouts.name.empty()) {
     std::cerr << fmt::format("ccaflow: error: the workflow in {} names no opt-out policy: its workflow block needs "
                              "`optouts terms.standard` (or a policy of its own)\n", db);
     return kInputError;
-  }
-  auto hash = sha256_file(file);
-  if (hash) {
-    if (auto seen = already_ingested(run->store, "optouts", *hash)) {
-      std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
-      return kOk;
-    }
   }
 
   // Read and check the whole file before changing anything.
@@ -302,9 +323,7 @@ int ingest_optouts(const std::string& db, const std::string& file) {
     std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
     return e.busy() ? kDatabase : kTaskFailed;
   }
-  std::vector<std::string> parts;
-  for (const auto& [kind, n] : counts) parts.push_back(fmt::format("{} {}", n, kind));
-  std::cout << fmt::format("ingested {}: {} opt-outs ({})\n", file, rows.size(), fmt::join(parts, ", "));
+  std::cout << fmt::format("ingested {}: {} opt-outs ({})\n", file, rows.size(), summary(counts));
   return kOk;
 }
 
@@ -390,7 +409,6 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
   }
   if (bad) return kInputError;
   std::map<std::string, int> counts;
-  Date today = last_as_of(run).value_or(Date{});
   try {
     Store& store = run.store;
     sql::Transaction t(store.db());
@@ -462,25 +480,18 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
     std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
     return e.busy() ? kDatabase : kTaskFailed;
   }
-  std::vector<std::string> parts;
-  for (const auto& [what, n] : counts) parts.push_back(fmt::format("{} {}", n, what));
   std::cout << fmt::format("ingested {} response file{}: {}\n", loaded.size(), loaded.size() == 1 ? "" : "s",
-                           parts.empty() ? "no responses" : fmt::format("{}", fmt::join(parts, ", ")));
-  (void)today;
+                           counts.empty() ? "no responses" : summary(counts));
   return kOk;
 }
 
 int ingest_moveins(const std::string& db, const std::string& file) {
   int status = kOk;
-  auto target = open_for_ingest(db, "ccaflow ingest move-ins", status);
-  if (!target) return status;
-  StoredRun& run = *target->run;
+  auto ingest_of = begin_ingest(db, "move-ins", file, status);
+  if (!ingest_of) return status;
+  StoredRun& run = ingest_of->run();
   const Model& model = run.model();
-  std::string hash = sha256_file(file).value_or("");
-  if (auto seen = already_ingested(run.store, "move-ins", hash)) {
-    std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
-    return kOk;
-  }
+  const std::string& hash = ingest_of->hash;
   // Check the whole file first.
   CustomerReader reader(file, model.reads.cycle_count(), 20, true);
   Assigner assigner(*run.compiled.program);
@@ -563,23 +574,17 @@ int ingest_moveins(const std::string& db, const std::string& file) {
     std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
     return e.busy() ? kDatabase : kTaskFailed;
   }
-  std::vector<std::string> parts;
-  for (const auto& [what, n] : counts) parts.push_back(fmt::format("{} {}", n, what));
-  std::cout << fmt::format("ingested {}: {} move-ins ({})\n", file, rows.size(), fmt::join(parts, ", "));
+  std::cout << fmt::format("ingested {}: {} move-ins ({})\n", file, rows.size(), summary(counts));
   return kOk;
 }
 
 int ingest_changes(const std::string& db, const std::string& file) {
   int status = kOk;
-  auto target = open_for_ingest(db, "ccaflow ingest changes", status);
-  if (!target) return status;
-  StoredRun& run = *target->run;
+  auto ingest_of = begin_ingest(db, "changes", file, status);
+  if (!ingest_of) return status;
+  StoredRun& run = ingest_of->run();
   const Model& model = run.model();
-  std::string hash = sha256_file(file).value_or("");
-  if (auto seen = already_ingested(run.store, "changes", hash)) {
-    std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
-    return kOk;
-  }
+  const std::string& hash = ingest_of->hash;
   CustomerReader reader(file, model.reads.cycle_count(), 20);
   std::vector<std::pair<Account, AccountFacts>> rows;
   std::vector<DataError> errors;
@@ -631,9 +636,7 @@ int ingest_changes(const std::string& db, const std::string& file) {
     std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
     return e.busy() ? kDatabase : kTaskFailed;
   }
-  std::vector<std::string> parts;
-  for (const auto& [what, n] : counts) parts.push_back(fmt::format("{} {}", n, what));
-  std::cout << fmt::format("ingested {}: {} accounts ({})\n", file, rows.size(), fmt::join(parts, ", "));
+  std::cout << fmt::format("ingested {}: {} accounts ({})\n", file, rows.size(), summary(counts));
   return kOk;
 }
 
