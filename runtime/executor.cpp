@@ -24,6 +24,7 @@
 #include "runtime/outbox.h"
 #include "runtime/plan.h"
 #include "runtime/store.h"
+#include "runtime/stored_run.h"
 
 namespace ccaflow {
 namespace fs = std::filesystem;
@@ -126,7 +127,7 @@ class Executor {
         ok = false;
         continue;
       }
-      if (node.earliest > as_of_ || !task_deps_done(node)) continue;
+      if ((node.earliest > as_of_ && !own_date_due(node)) || !task_deps_done(node)) continue;
       ok &= execute(v);
     }
     {
@@ -149,24 +150,27 @@ class Executor {
     try {
       sql::Transaction t(store_.db());
       auto cancels = store_.db().prepare(
-          "SELECT r.id, r.account, r.effective_on, a.read_cycle, a.account, "
+          "SELECT r.id, r.account, r.effective_on, a.read_cycle, a.account, coalesce(a.phase, 0), "
           "EXISTS (SELECT 1 FROM effects e JOIN tasks k ON k.id = e.task WHERE e.account = r.account AND k.kind = 'switch') "
+          "OR EXISTS (SELECT 1 FROM switch_dates d WHERE d.account = r.account AND d.on_date <= ?1) "
           "FROM requests r JOIN accounts a ON a.id = r.account "
-          "WHERE r.state = 'queued' AND r.type = 'cancel' AND r.not_before <= ? ORDER BY r.id");
+          "WHERE r.state = 'queued' AND r.type = 'cancel' AND r.not_before <= ?1 ORDER BY r.id");
       cancels.bind(1, today);
       struct Late {
         std::int64_t id, account;
         std::string effective, number;
-        int cycle;
+        int cycle, phase;
       };
       std::vector<Late> late;
       while (cancels.step()) {
-        if (cancels.text(2) <= today || cancels.integer(5) != 0) {
-          late.push_back({cancels.integer(0), cancels.integer(1), cancels.text(2), cancels.text(4), static_cast<int>(cancels.integer(3))});
+        if (cancels.text(2) <= today || cancels.integer(6) != 0) {
+          late.push_back({cancels.integer(0), cancels.integer(1), cancels.text(2), cancels.text(4), static_cast<int>(cancels.integer(3)),
+                          static_cast<int>(cancels.integer(5))});
         }
       }
       for (const Late& l : late) {
-        Date back = model_.reads.nth_read_from(l.cycle, as_of_, 1).value_or(as_of_);
+        auto reach = reachable_read(program_, l.phase, l.cycle, as_of_, as_of_);
+        Date back = reach ? reach->first : model_.reads.last_date();
         std::string why = fmt::format("refused: on {} the Connect is already effective ({}); a Disconnect is the way back", today, l.effective);
         store_.db().prepare("UPDATE requests SET state = 'refused', reason = reason || '; ' || ? WHERE id = ?").bind(1, why).bind(2, l.id).run();
         store_.db().prepare("INSERT OR IGNORE INTO requests (account, type, effective_on, not_before, state, reason) "
@@ -180,6 +184,11 @@ class Executor {
             .bind(3, l.account).run();
         store_.event(kSystem, std::nullopt, "request", fmt::format("account {}: Cancel {}", l.number, why));
       }
+      // A Connect is never sent for a customer who has opted out.
+      store_.db().prepare("UPDATE requests SET state = 'refused', reason = reason || '; refused: the customer opted out' "
+                          "WHERE state = 'queued' AND type = 'connect' AND not_before <= ?1 AND EXISTS "
+                          "(SELECT 1 FROM optouts o WHERE o.account = requests.account AND o.kind <> 'rejected')")
+          .bind(1, today).run();
       store_.db().prepare("UPDATE requests SET state = 'sent', sent_on = ?1, file = ?2 WHERE state = 'queued' AND not_before <= ?1")
           .bind(1, today).bind(2, name).run();
       t.commit();
@@ -187,10 +196,12 @@ class Executor {
       std::cerr << fmt::format("ccaflow: error: cannot send the queued CCASRs: {}\n", e.what());
       return false;
     }
-    // Every request file the database records as sent but the outbox does not hold yet.
+    // Every request file whose recorded rows are not all in the outbox's copy: new, or a day
+    // whose requests grew after its file was written (an ingest between two runs).
     std::vector<std::string> files;
     auto pending = store_.db().prepare(
-        "SELECT DISTINCT file FROM requests WHERE state = 'sent' AND file NOT IN (SELECT name FROM outbox) ORDER BY file");
+        "SELECT r.file, count(*) FROM requests r WHERE r.file IS NOT NULL GROUP BY r.file "
+        "HAVING count(*) <> coalesce((SELECT o.rows FROM outbox o WHERE o.name = r.file), -1) ORDER BY r.file");
     while (pending.step()) files.push_back(pending.text(0));
     for (const std::string& file : files) {
       try {
@@ -200,7 +211,7 @@ class Executor {
         b.control_number = static_cast<int>(900000000 + b.created.time_since_epoch().count() % 99999999);
         b.reference_prefix = fmt::format("{}R{}", model_.cca, day.substr(2, 2) + day.substr(5, 2) + day.substr(8, 2));
         auto s = store_.db().prepare("SELECT a.account, r.effective_on, r.type FROM requests r JOIN accounts a ON a.id = r.account "
-                                     "WHERE r.file = ? AND r.state = 'sent' ORDER BY r.id");
+                                     "WHERE r.file = ? ORDER BY r.id");
         s.bind(1, file);
         std::map<std::string, int> counts;
         while (s.step()) {
@@ -445,8 +456,7 @@ class Executor {
       auto mine = own.find(account);
       if (mine != own.end() && !pre) {
         Date switch_on = mine->second.first;
-        bool elsewhere = mine->second.second != "response";  // not switched by a switch task
-        if (per_account && !switched.contains(account) && !(elsewhere && switch_on <= as_of_)) continue;
+        if (per_account && !switched.contains(account) && switch_on > as_of_) continue;
         if (!own_send_due(node, static_cast<int>(cycle), switch_on)) continue;
         out.push_back({account, as_of_});
         continue;
@@ -456,6 +466,15 @@ class Executor {
       out.push_back({account, as_of_});
     }
     return out;
+  }
+
+  // Whether an account of a post-enrollment notice's phase has a switch date of its own that
+  // has come (an actual read earlier than planned, a move-in), before the task's own dates.
+  bool own_date_due(const TaskNode& node) {
+    if (node.kind != NodeKind::kNotice || node.account_deps.empty()) return false;
+    auto s = store_.db().prepare("SELECT 1 FROM switch_dates d JOIN accounts a ON a.id = d.account WHERE a.phase = ? AND d.on_date <= ? LIMIT 1");
+    s.bind(1, node.phase).bind(2, format_date(as_of_));
+    return s.step();
   }
 
   // Whether a notice is due for an account with a switch date of its own.

@@ -35,9 +35,9 @@ std::string lower(std::string s) {
 
 std::string money(long cents) { return fmt::format("${}.{:02}", cents / 100, cents % 100); }
 
-// The account's next read strictly after `date`: the end of its current billing cycle.
-Date cycle_end(const Model& model, int cycle, Date date) {
-  return model.reads.nth_read_from(cycle, date, 1).value_or(model.reads.last_date());
+std::optional<Date> last_as_of(StoredRun& run) {
+  if (auto last = run.store.last_as_of()) return parse_date(*last);
+  return std::nullopt;
 }
 
 std::string ingest_actor(const std::string& file) { return fmt::format("ingest:{}", fs::path(file).filename().string()); }
@@ -56,11 +56,26 @@ struct Decision {
   std::optional<Date> cycle_end, return_on;
   std::string rule;
   std::optional<std::pair<std::string, Date>> request;  // type and effective date
+  bool withdraw_retry = false;  // a retried Connect still queued is never sent
 };
+
+// Before the switch: no Connect goes out; one already sent is cancelled.
+void before_switch(const AccountFacts& f, Decision& d, const std::string& why) {
+  d.kind = "pre";
+  if (f.retry && f.retry->state == "queued") d.withdraw_retry = true;
+  if (f.connect_effective) {
+    d.request = std::make_pair("cancel", *f.connect_effective);
+    d.rule = why + fmt::format(": the Connect sent for {} is cancelled; no post-enrollment notices, no fee",
+                               format_date(*f.connect_effective));
+  } else {
+    d.rule = why + ": no Connect is sent, no further notices, no fee";
+  }
+}
 
 Decision decide(StoredRun& run, const AccountFacts& f, const OptoutRow& o) {
   const Model& model = run.model();
   const OptoutTerms& terms = model.optouts;
+  const Program& program = *run.compiled.program;
   Decision d;
   d.taken = o.received;
   if (f.phase < 0) {
@@ -68,37 +83,34 @@ Decision decide(StoredRun& run, const AccountFacts& f, const OptoutRow& o) {
     d.rule = fmt::format("the account is not enrolled in the CCA (excluded: {}); there is nothing to opt out of", f.excluded);
     return d;
   }
-  if (auto opens = notice_period_opens(model, f.phase, f.row.read_cycle); opens && o.received < *opens) {
+  if (auto opens = notice_period_opens(model, f.phase, f.row.read_cycle); opens && !f.move_in && o.received < *opens) {
     if (!terms.hold_early) {
       d.kind = "rejected";
       d.rule = fmt::format("received before the notice period opens on {}; opt-outs are not taken before it "
                            "(Res. E-4250; {}: early reject)", format_date(*opens), terms.name);
       return d;
     }
-    d.kind = "pre";
     d.taken = *opens;
-    d.rule = fmt::format("received before the notice period: held until it opens on {} (Res. E-4250; {}: early hold); "
-                         "before the switch, so no Connect, no notices, no fee", format_date(*opens), terms.name);
-    if (f.connect_effective) d.request = std::make_pair("cancel", *f.connect_effective);
+    before_switch(f, d, fmt::format("received before the notice period: held until it opens on {} (Res. E-4250; {}: early hold)",
+                                    format_date(*opens), terms.name));
     return d;
   }
-  if (o.received < f.switch_on) {
-    d.kind = "pre";
-    if (f.connect_effective) {
-      d.request = std::make_pair("cancel", *f.connect_effective);
-      d.rule = fmt::format("received before the switch on {}: the Connect already sent is cancelled; no "
-                           "post-enrollment notices, no fee", format_date(f.switch_on));
-    } else {
-      d.rule = fmt::format("received before the switch on {}: no Connect is sent, no further notices, no fee",
-                           format_date(f.switch_on));
-    }
+  if (!f.switched && !f.will_switch) {
+    before_switch(f, d, fmt::format("received while the account is not enrolled (its Connect was rejected{})",
+                                    f.held.empty() ? "" : ", held for an operator"));
+    return d;
+  }
+  if (!f.switched && o.received < f.switch_on) {
+    before_switch(f, d, fmt::format("received before the switch on {}", format_date(f.switch_on)));
     return d;
   }
   EvalScope scope;
   scope.phase = f.phase;
   scope.cycle = f.row.read_cycle;
-  Date free_until = run.compiled.program->evaluator->shift(f.switch_on, terms.free_period, 1, scope, ast::Expr{});
-  Date end = cycle_end(model, f.row.read_cycle, o.received);
+  Date free_until = program.evaluator->shift(f.switch_on, terms.free_period, 1, scope, ast::Expr{});
+  // The end of the billing cycle: the next read a Disconnect sent now can still reach.
+  auto reach = reachable_read(program, f.phase, f.row.read_cycle, o.received, o.received);
+  Date end = reach ? reach->first : model.reads.last_date();
   d.cycle_end = end;
   long day = (o.received - f.switch_on).count();
   if (o.received <= free_until) {
@@ -111,7 +123,7 @@ Decision decide(StoredRun& run, const AccountFacts& f, const OptoutRow& o) {
                          duration_to_string(terms.free_period), format_date(end));
     return d;
   }
-  Date notice_end = run.compiled.program->evaluator->shift(end, terms.return_notice, 1, scope, ast::Expr{});
+  Date notice_end = program.evaluator->shift(end, terms.return_notice, 1, scope, ast::Expr{});
   Date back = model.reads.read_on_or_after(f.row.read_cycle, notice_end).value_or(notice_end);
   d.kind = "reentry";
   d.return_on = back;
@@ -126,6 +138,10 @@ Decision decide(StoredRun& run, const AccountFacts& f, const OptoutRow& o) {
                        duration_to_string(terms.return_notice), format_date(end), format_date(back), money(d.fee), class_name);
   return d;
 }
+
+}  // namespace
+
+namespace {
 
 // A run opened to ingest a file into: the writer's lock, then the run.
 struct IngestTarget {
@@ -219,7 +235,10 @@ int ingest_optouts(const std::string& db, const std::string& file) {
     return kInputError;
   }
 
-  // Read and check the whole file before changing anything.
+  // Read and check the whole file before changing anything. Nothing is received after the
+  // later of today and the day after the run's last as-of date (the day about to be run).
+  Date latest_received = std::max(std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()),
+                                  add_days(last_as_of(*run).value_or(Date{}), 1));
   CsvReader csv(file, "opt-out file");
   std::vector<std::string> fields;
   std::size_t line = 0;
@@ -247,8 +266,8 @@ int ingest_optouts(const std::string& db, const std::string& file) {
       }
       continue;
     }
-    auto column_count = static_cast<std::size_t>(std::max({account_column, received_column, channel_column})) + 1;
-    if (fields.size() < column_count) {
+    std::size_t column_count = (account_column >= 0) + (received_column >= 0) + (channel_column >= 0);
+    if (fields.size() != column_count) {
       csv.error(line, 0, fmt::format("expected {} fields, as in the header, but found {}", column_count, fields.size()));
       continue;
     }
@@ -263,6 +282,12 @@ int ingest_optouts(const std::string& db, const std::string& file) {
       continue;
     }
     row.received = *received;
+    if (row.received > latest_received) {
+      csv.error(line, csv.field_column(line, static_cast<std::size_t>(received_column)),
+                fmt::format("received_on {} is after today ({}): an opt-out is ingested once it has been received",
+                            format_date(row.received), format_date(latest_received)));
+      continue;
+    }
     auto [it, inserted] = first_line.try_emplace(row.account, line);
     if (!inserted) {
       csv.error(line, 1, fmt::format("account `{}` opts out twice in this file (first on line {})", row.account, it->second));
@@ -310,6 +335,10 @@ int ingest_optouts(const std::string& db, const std::string& file) {
           .bind(6, static_cast<std::int64_t>(d.fee)).bind(7, d.cycle_end ? std::optional(format_date(*d.cycle_end)) : std::nullopt)
           .bind(8, d.return_on ? std::optional(format_date(*d.return_on)) : std::nullopt).bind(9, d.rule).bind(10, ingest)
           .bind(11, static_cast<std::int64_t>(o.line)).run();
+      if (d.withdraw_retry) {
+        store.db().prepare("UPDATE requests SET state = 'withdrawn', reason = reason || '; withdrawn: the customer opted out' "
+                           "WHERE id = ?").bind(1, f.retry->id).run();
+      }
       if (d.request) {
         request.bind(1, f.row.id).bind(2, d.request->first).bind(3, format_date(d.request->second))
             .bind(4, format_date(o.received)).bind(5, fmt::format("opt-out received {}", format_date(o.received))).run();
@@ -329,22 +358,16 @@ int ingest_optouts(const std::string& db, const std::string& file) {
 
 namespace {
 
-// The read after `after` for the account's cycle, and the day its Connect must be submitted
-// for that read (the workflow's `submit`).
-std::optional<std::pair<Date, Date>> next_connect(const StoredRun& run, const AccountFacts& f, Date after) {
-  const Model& model = run.model();
-  if (model.connect == nullptr || !model.connect->submit) return std::nullopt;
-  auto read = model.reads.nth_read_from(f.row.read_cycle, after, 1);
-  if (!read) return std::nullopt;
-  EvalScope scope;
-  scope.phase = f.phase;
-  scope.cycle = f.row.read_cycle;
-  scope.read = *read;
-  try {
-    return std::make_pair(*read, run.compiled.program->evaluator->eval_date(*model.connect->submit, scope));
-  } catch (const EvalError&) {
-    return std::nullopt;
-  }
+// Whether a CCASR of this type went to the utility for the account.
+bool ccasr_sent(StoredRun& run, const AccountFacts& f, const std::string& type) {
+  if (f.phase < 0) return false;
+  auto r = run.store.db().prepare("SELECT 1 FROM requests WHERE account = ? AND type = ? AND state IN ('sent', 'accepted', 'effective')");
+  r.bind(1, f.row.id).bind(2, type);
+  if (r.step()) return true;
+  if (type != "connect") return false;
+  auto e = run.store.db().prepare("SELECT 1 FROM effects e JOIN tasks t ON t.id = e.task WHERE e.account = ? AND t.kind = 'ccasr'");
+  e.bind(1, f.row.id);
+  return e.step();
 }
 
 // A switch already pending for the account: a Connect sent or queued whose date has not
@@ -363,10 +386,6 @@ std::optional<std::string> pending_switch(StoredRun& run, const AccountFacts& f,
   return std::nullopt;
 }
 
-std::optional<Date> last_as_of(StoredRun& run) {
-  if (auto last = run.store.last_as_of()) return parse_date(*last);
-  return std::nullopt;
-}
 
 int file_errors(const std::string& file, const std::vector<DataError>& errors) {
   for (const DataError& e : errors) std::cerr << render_data_error(file, e);
@@ -388,12 +407,19 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
     std::vector<CcasrResponse> responses;
   };
   std::vector<Loaded> loaded;
+  std::set<std::string> hashes;
   bool bad = false;
   for (const std::string& file : files) {
     std::vector<DataError> errors;
     auto responses = read_814_responses(file, errors);
     for (const CcasrResponse& r : responses) {
-      if (!account_facts(run, r.account)) errors.push_back({r.line, 0, fmt::format("no account `{}` in this run", r.account), {}});
+      auto f = account_facts(run, r.account);
+      if (!f) {
+        errors.push_back({r.line, 0, fmt::format("no account `{}` in this run", r.account), {}});
+      } else if (!ccasr_sent(run, *f, r.type)) {
+        // The utility answers what it was sent; an answer to nothing means the files are mixed up.
+        errors.push_back({r.line, 0, fmt::format("no {} was sent for account `{}`: this response answers nothing", r.type, r.account), {}});
+      }
     }
     if (!errors.empty()) {
       file_errors(file, errors);
@@ -403,6 +429,10 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
     std::string hash = sha256_file(file).value_or("");
     if (auto seen = already_ingested(run.store, "responses", hash)) {
       std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
+      continue;
+    }
+    if (!hashes.insert(hash).second) {
+      std::cout << fmt::format("{} is the same file as one given before it: taken once\n", file);
       continue;
     }
     loaded.push_back({file, hash, std::move(responses)});
@@ -434,8 +464,8 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
             .bind(5, r.actual ? std::optional(format_date(*r.actual)) : std::nullopt).bind(6, disposition).bind(7, ingest)
             .bind(8, r.reference).run();
         // The request this answers, when it is one of the lifecycle's.
-        auto answered = store.db().prepare("SELECT id, effective_on FROM requests WHERE account = ? AND type = ? AND state = 'sent' "
-                                           "ORDER BY id DESC LIMIT 1");
+        auto answered = store.db().prepare("SELECT id, effective_on FROM requests WHERE account = ? AND type = ? "
+                                           "AND state IN ('sent', 'accepted', 'effective') ORDER BY id DESC LIMIT 1");
         answered.bind(1, f.row.id).bind(2, r.type);
         std::optional<std::int64_t> request;
         std::optional<Date> requested;
@@ -445,6 +475,10 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
         }
         if (request) {
           store.db().prepare("UPDATE requests SET state = ? WHERE id = ?").bind(1, r.accepted ? "accepted" : "rejected").bind(2, *request).run();
+          if (!r.accepted && r.type == "connect") {
+            // A retried Connect rejected after it was taken to be effective: the account did not switch.
+            store.db().prepare("DELETE FROM switch_dates WHERE account = ? AND source = 'retry'").bind(1, f.row.id).run();
+          }
         }
         if (r.type == "connect" && r.accepted) {
           Date planned = requested.value_or(f.connect_effective.value_or(f.switch_on));
@@ -457,13 +491,23 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
                        : fmt::format("the utility reads it on {}, not {}: the switch date, the post-enrollment windows and "
                                      "day 60 move with it", format_date(*r.actual), format_date(planned));
         } else if (r.type == "connect" && disposition == "retry" && f.phase >= 0) {
-          Date after = requested.value_or(f.connect_effective.value_or(f.switch_on));
-          if (auto next = next_connect(run, f, after)) {
+          // The next read a new Connect can still reach, after the rejected one's.
+          Date today = std::max(last_as_of(run).value_or(Date{}), f.connect_effective.value_or(Date{}));
+          Date after = std::max(requested.value_or(f.connect_effective.value_or(f.switch_on)), today);
+          AccountFacts now = *account_facts(run, r.account);
+          auto next = reachable_read(*run.compiled.program, f.phase, f.row.read_cycle, after, last_as_of(run).value_or(after));
+          if (now.opted_out) {
+            detail += ": no retry, the customer has opted out";
+          } else if (auto pending = pending_switch(run, now, last_as_of(run).value_or(after))) {
+            detail += fmt::format(": no retry, {} is already pending (a second pending switch is a duplicate)", *pending);
+          } else if (next) {
             store.db().prepare("INSERT OR IGNORE INTO requests (account, type, effective_on, not_before, state, reason) "
                                "VALUES (?, 'connect', ?, ?, 'queued', ?)")
                 .bind(1, f.row.id).bind(2, format_date(next->first)).bind(3, format_date(next->second))
                 .bind(4, fmt::format("retry after reject {}", r.reason)).run();
             detail += fmt::format(": a new Connect goes {} for the read of {}", format_date(next->second), format_date(next->first));
+          } else {
+            detail += ": no read left in the schedule to retry on";
           }
         } else if (!r.accepted && disposition == "hold") {
           store.db().prepare("UPDATE accounts SET held = ? WHERE id = ?").bind(1, fmt::format("{} {} rejected: {}", r.type, r.reason, detail))
@@ -484,6 +528,40 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
                            counts.empty() ? "no responses" : summary(counts));
   return kOk;
 }
+
+namespace {
+
+// Why a move-in cannot be enrolled from its service start as the workflow promises: before
+// its phase's mass enrollment (it belongs in the customer file), past the read schedule, or
+// so late that its first post-enrollment window has already closed.
+std::optional<std::string> movein_problem(StoredRun& run, const Account& a, int phase_index) {
+  const Model& model = run.model();
+  const PhaseInfo& phase = model.phases.at(static_cast<std::size_t>(phase_index));
+  if (a.service_start < phase.enroll) {
+    return fmt::format("service starts {}, before phase {} enrolls ({}): it belongs in the mass enrollment's customer file",
+                       format_date(a.service_start), phase.id, format_date(phase.enroll));
+  }
+  Date today = last_as_of(run).value_or(Date{});
+  EvalScope scope;
+  scope.phase = phase_index;
+  scope.cycle = a.read_cycle;
+  scope.switch_on = a.service_start;
+  for (const NoticeInfo& n : model.notices) {
+    if (n.decl->stage != ast::Stage::kPost) continue;
+    try {
+      WindowDates w = run.compiled.program->evaluator->window(n.decl->window, scope);
+      if (w.end < today) {
+        return fmt::format("its notice {} had to go out by {}, before this run's date ({}): ingest move-ins as they happen",
+                           n.id, format_date(w.end), format_date(today));
+      }
+    } catch (const EvalError& e) {
+      return fmt::format("service starts {}: {}", format_date(a.service_start), e.message);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 int ingest_moveins(const std::string& db, const std::string& file) {
   int status = kOk;
@@ -508,6 +586,12 @@ int ingest_moveins(const std::string& db, const std::string& file) {
       errors.push_back({a.line, 1, fmt::format("account `{}` is in {} phase: every eligible account is in exactly one",
                                                a.id, assigned.kind == Assignment::Kind::kNoPhase ? "no" : "more than one"), {}});
       continue;
+    }
+    if (assigned.kind == Assignment::Kind::kPhase) {
+      if (auto problem = movein_problem(run, a, assigned.index)) {
+        errors.push_back({a.line, 1, fmt::format("account `{}`: {}", a.id, *problem), {}});
+        continue;
+      }
     }
     rows.push_back({a, assigned});
   }
@@ -595,6 +679,11 @@ int ingest_changes(const std::string& db, const std::string& file) {
       errors.push_back({a.line, 1, fmt::format("no account `{}` in this run (a new account comes with `ingest move-ins`)", a.id), {}});
       continue;
     }
+    if (static_cast<int>(a.customer_class) != f->row.customer_class || a.read_cycle != f->row.read_cycle) {
+      errors.push_back({a.line, 1, fmt::format("account `{}` changes its customer class or read cycle, which moves it to another "
+                                               "phase or cycle: that is not a change of service options", a.id), {}});
+      continue;
+    }
     rows.emplace_back(a, *f);
   }
   for (const DataError& e : reader.errors()) errors.push_back(e);
@@ -618,14 +707,30 @@ int ingest_changes(const std::string& db, const std::string& file) {
       }
       store.db().prepare("UPDATE accounts SET rate_schedule = ?, flags = ?, city = ?, county = ? WHERE id = ?")
           .bind(1, acc.rate_schedule).bind(2, flags).bind(3, acc.city).bind(4, acc.county).bind(5, f.row.id).run();
-      // The utility holds service options only once a Connect has reached it.
-      if (f.phase >= 0 && (f.connect_effective || f.switched)) {
-        Date effective = model.reads.nth_read_from(f.row.read_cycle, today, 1).value_or(today);
-        store.db().prepare("INSERT OR IGNORE INTO requests (account, type, effective_on, not_before, state, reason) "
-                           "VALUES (?, 'update', ?, ?, 'queued', ?)")
-            .bind(1, f.row.id).bind(2, format_date(effective)).bind(3, format_date(today))
-            .bind(4, fmt::format("service options changed: {}", fmt::join(changed, "; "))).run();
-        ++counts["Update CCASR queued"];
+      // The utility holds service options only once a Connect has reached it, and only while
+      // the account stays with the CCA.
+      if (f.opted_out || !f.held.empty()) {
+        ++counts[f.opted_out ? "not sent: the customer opted out" : "not sent: held for an operator"];
+      } else if (f.phase >= 0 && (f.connect_effective || f.switched)) {
+        std::string reason = fmt::format("service options changed: {}", fmt::join(changed, "; "));
+        // A change not yet sent is folded into the Update already queued.
+        auto queued = store.db().prepare("SELECT id FROM requests WHERE account = ? AND type = 'update' AND state = 'queued'");
+        queued.bind(1, f.row.id);
+        if (queued.step()) {
+          store.db().prepare("UPDATE requests SET reason = ? WHERE id = ?").bind(1, reason).bind(2, queued.integer(0)).run();
+          ++counts["Update CCASR queued"];
+        } else {
+          auto last = store.db().prepare("SELECT max(effective_on) FROM requests WHERE account = ? AND type = 'update'");
+          last.bind(1, f.row.id);
+          Date after = today;
+          if (last.step() && !last.is_null(0)) after = std::max(after, parse_date(last.text(0)).value_or(today));
+          auto reach = reachable_read(*run.compiled.program, f.phase, f.row.read_cycle, after, today);
+          Date effective = reach ? reach->first : model.reads.last_date();
+          store.db().prepare("INSERT INTO requests (account, type, effective_on, not_before, state, reason) "
+                             "VALUES (?, 'update', ?, ?, 'queued', ?)")
+              .bind(1, f.row.id).bind(2, format_date(effective)).bind(3, format_date(today)).bind(4, reason).run();
+          ++counts["Update CCASR queued"];
+        }
       } else {
         ++counts["changed before any Connect"];
       }
@@ -677,9 +782,19 @@ int explain_account(const std::string& db, const std::string& account, const std
     doc["switch_on"] = format_date(f.switch_on);
     story.push_back(fmt::format("in phase {} by its selector `{}`; the phase enrolls on {}", phase.id,
                                 ast::expr_to_string(*phase.decl->select), format_date(phase.enroll)));
-    story.push_back(fmt::format("read cycle {}: switches on {}, the first read whose Connect can go {} on or after "
-                                "the enrollment date (submitted {})",
-                                f.row.read_cycle, format_date(cycle.read), model.lead_text, format_date(cycle.submit)));
+    if (f.move_in) {
+      story.push_back(fmt::format("moved in on {}: enrolled from its service start, with the post-enrollment notices of "
+                                  "its phase counted from that day", format_date(f.switch_on)));
+    } else {
+      story.push_back(fmt::format("read cycle {}: planned to switch on {}, the first read whose Connect can go {} on or "
+                                  "after the enrollment date (submitted {})",
+                                  f.row.read_cycle, format_date(cycle.read), model.lead_text, format_date(cycle.submit)));
+      if (f.switch_source == "response") {
+        story.push_back(fmt::format("the utility read it on {}: that is its switch date", format_date(f.switch_on)));
+      } else if (f.switch_source == "retry" || (f.connect_rejected && f.retry)) {
+        story.push_back(fmt::format("its Connect was rejected; a retried Connect switches it on {}", format_date(f.switch_on)));
+      }
+    }
     // The opt-out first: notices and Connects after it are not sent.
     auto o = run->store.db().prepare("SELECT received_on, kind, fee_cents, return_on, cycle_end, rule, channel, taken_on FROM optouts WHERE account = ?");
     o.bind(1, f.row.id);
@@ -717,14 +832,23 @@ int explain_account(const std::string& db, const std::string& account, const std
                    {"sender", info.decl->sender.value_or("cca")},
                    {"template", info.decl->template_path.value_or("")}};
       item["sent_on"] = it != effects.end() ? json(it->second) : json(nullptr);
-      bool skipped = it == effects.end() && stopped_from && format_date(w.send) >= *stopped_from;
-      item["status"] = it != effects.end() ? "sent" : skipped ? "not sent: opted out" : "due";
+      bool pre = info.decl->stage == ast::Stage::kPre;
+      std::string why;
+      if (it == effects.end()) {
+        if (stopped_from && format_date(w.send) >= *stopped_from) why = "not sent: opted out";
+        else if (pre && f.move_in) why = "not sent: a move-in gets only the post-enrollment notices";
+        else if (!pre && !f.switched && !f.will_switch) why = f.held.empty() ? "not sent: not enrolled" : "not sent: held for an operator";
+        else why = "due";
+      }
+      item["status"] = it != effects.end() ? "sent" : why;
       notices.push_back(item);
     }
     // CCASRs: the mass enrollment's Connect, then the lifecycle's requests.
     json ccasrs = json::array();
     std::string connect_key = fmt::format("{}.connect.c{:02}", phase.id, f.row.read_cycle);
-    if (auto it = effects.find(connect_key); it != effects.end()) {
+    if (f.move_in) {
+      // A move-in defaults to the CCA from its service start: no mass enrollment Connect.
+    } else if (auto it = effects.find(connect_key); it != effects.end()) {
       int task = run->graph().find(connect_key);
       json connect = {{"type", "connect"}, {"sent_on", format_date(run->graph().nodes()[static_cast<std::size_t>(task)].send)},
                       {"effective_on", it->second}, {"status", "sent"}, {"batch", connect_key}};

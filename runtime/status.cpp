@@ -71,7 +71,9 @@ int show_status(const std::string& db, const std::string& format) {
       while (s.step()) held.emplace_back(s.text(0), s.text(1));
       // Switched by a move-in or a retried Connect rather than a switch task.
       auto own = store.db().prepare("SELECT p.name, count(*) FROM switch_dates d JOIN accounts a ON a.id = d.account "
-                                    "JOIN phases p ON p.id = a.phase WHERE d.source <> 'response' AND d.on_date <= ? GROUP BY p.name");
+                                    "JOIN phases p ON p.id = a.phase WHERE d.source <> 'response' AND d.on_date <= ? "
+                                    "AND a.held IS NULL AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.account = a.id "
+                                    "AND o.kind = 'pre') GROUP BY p.name");
       own.bind(1, as_of ? format_date(*as_of) : std::string("0000-00-00"));
       while (own.step()) phases[own.text(0)].enrolled += own.integer(1);
     }

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "compiler/eval.h"
 #include "runtime/exit_codes.h"
 
 namespace ccaflow {
@@ -68,23 +69,69 @@ std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& acc
       f.connect_effective = on;
     }
   }
-  // A date of its own (an actual read, a move-in's service start, a retried Connect).
+  auto last = run.store.last_as_of();
+  // A date of its own (an actual read, a move-in's service start, a retried Connect),
+  // switched once that date has come.
   auto own = run.store.db().prepare("SELECT on_date, source FROM switch_dates WHERE account = ?");
   own.bind(1, f.row.id);
   if (own.step()) {
     f.switch_on = parse_date(own.text(0)).value_or(f.switch_on);
     f.switch_source = own.text(1);
-    // Switched by a move-in or a retried Connect once its date has come.
-    if (f.switch_source != "response") {
-      auto last = run.store.last_as_of();
-      f.switched = f.switched || (last && own.text(0) <= *last);
+    f.switched = f.switched || (last && own.text(0) <= *last);
+  }
+  f.move_in = f.switch_source == "move-in";
+  // The mass enrollment's Connect rejected: the account switches only by a retried one.
+  auto rejected = run.store.db().prepare("SELECT 1 FROM responses WHERE account = ? AND type = 'connect' AND accepted = 0");
+  rejected.bind(1, f.row.id);
+  f.connect_rejected = rejected.step();
+  auto retry = run.store.db().prepare("SELECT id, effective_on, state FROM requests WHERE account = ? AND type = 'connect' AND state IN "
+                                      "('queued', 'sent', 'accepted', 'effective') ORDER BY id DESC LIMIT 1");
+  retry.bind(1, f.row.id);
+  if (retry.step()) {
+    f.retry = AccountFacts::Retry{retry.integer(0), parse_date(retry.text(1)).value_or(f.switch_on), retry.text(2)};
+  }
+  if (f.connect_rejected && !f.switched) {
+    f.connect_effective.reset();
+    if (f.retry) {
+      f.switch_on = f.retry->effective;
+      if (f.retry->state != "queued") f.connect_effective = f.retry->effective;
+    } else {
+      f.will_switch = false;
     }
   }
-  auto retry = run.store.db().prepare("SELECT effective_on FROM requests WHERE account = ? AND type = 'connect' AND state IN "
-                                      "('queued', 'sent', 'accepted') ORDER BY id DESC LIMIT 1");
-  retry.bind(1, f.row.id);
-  if (retry.step()) f.connect_effective = parse_date(retry.text(0));
+  auto held = run.store.db().prepare("SELECT held FROM accounts WHERE id = ? AND held IS NOT NULL");
+  held.bind(1, f.row.id);
+  if (held.step()) {
+    f.held = held.text(0);
+    if (!f.switched) f.will_switch = false;
+  }
+  auto out = run.store.db().prepare("SELECT kind FROM optouts WHERE account = ? AND kind <> 'rejected'");
+  out.bind(1, f.row.id);
+  f.opted_out = out.step();
   return f;
+}
+
+std::optional<std::pair<Date, Date>> reachable_read(const Program& program, int phase, int cycle, Date after, Date from) {
+  const Model& model = program.model;
+  if (!model.reads.has_cycle(cycle)) return std::nullopt;
+  for (Date at = after;;) {
+    auto read = model.reads.nth_read_from(cycle, at, 1);
+    if (!read) return std::nullopt;
+    Date submit = *read;
+    if (model.connect != nullptr && model.connect->submit) {
+      EvalScope scope;
+      scope.phase = phase;
+      scope.cycle = cycle;
+      scope.read = *read;
+      try {
+        submit = program.evaluator->eval_date(*model.connect->submit, scope);
+      } catch (const EvalError&) {
+        return std::nullopt;
+      }
+    }
+    if (submit >= from) return std::make_pair(*read, submit);
+    at = *read;
+  }
 }
 
 std::optional<Date> notice_period_opens(const Model& model, int phase, int cycle) {

@@ -37,9 +37,26 @@ struct AccountFacts {
   Date switch_on{};
   bool switched = false;
   std::string switch_source;  // "response", "move-in", "retry" when the date is the account's own
+  bool move_in = false;
+  bool will_switch = true;       // false when a rejected Connect is held, or not retried
+  bool connect_rejected = false;  // the mass enrollment's Connect was rejected
+  struct Retry {
+    std::int64_t id;
+    Date effective;
+    std::string state;  // queued, sent, accepted, effective
+  };
+  std::optional<Retry> retry;     // the latest retried Connect
+  std::string held;               // why it waits for an operator
+  bool opted_out = false;
   std::optional<Date> connect_effective;  // the Connect sent for it, if any: its requested date
 };
 std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& account);
+
+// The first read of `cycle` after `after` that a CCASR sent on `from` can still reach (its
+// submission date by the workflow's `submit` lead is on or after `from`), with that
+// submission date: "a CCASR must reach the utility 5 days before a read to take effect on
+// it, else it takes the following read". nullopt past the read schedule.
+std::optional<std::pair<Date, Date>> reachable_read(const Program& program, int phase, int cycle, Date after, Date from);
 
 // The first day any of the account's pre-enrollment notice windows opens, if it has any.
 std::optional<Date> notice_period_opens(const Model& model, int phase, int cycle);

@@ -90,69 +90,76 @@ std::vector<CcasrResponse> read_814_responses(const std::string& path, std::vect
   else if (segments.back().at(2) != segments.front().at(13)) {
     error(segments.back().line, fmt::format("IEA control number {} does not match ISA's {}", segments.back().at(2), segments.front().at(13)));
   }
-  std::size_t i = 1;
-  if (i >= segments.size() || segments[i].id() != "GS") {
-    error(i < segments.size() ? segments[i].line : segments.back().line, "the ISA segment is followed by GS");
-    return out;
-  }
-  const Segment& gs = segments[i++];
-  std::size_t transactions = 0;
-  while (i < segments.size() && segments[i].id() == "ST") {
-    const Segment& st = segments[i];
-    std::size_t first = i;
-    CcasrResponse r;
-    r.line = st.line;
-    bool have_asi = false;
-    ++i;
-    while (i < segments.size() && segments[i].id() != "SE" && segments[i].id() != "ST" && segments[i].id() != "GE") {
-      const Segment& s = segments[i];
-      if (s.id() == "BGN") {
-        r.reference = s.at(2);
-        if (s.at(1) == "01") r.type = "cancel";
-      } else if (s.id() == "ASI") {
-        have_asi = true;
-        if (s.at(1) == "WQ") r.accepted = true;
-        else if (s.at(1) == "U") r.accepted = false;
-        else error(s.line, fmt::format("ASI01 must be WQ (accepted) or U (rejected), not `{}`", printable(s.at(1))));
-        std::string action = s.at(2);
-        std::string type = action == "021" ? "connect" : action == "001" ? "update" : action == "024" ? "disconnect" : "";
-        if (type.empty()) error(s.line, fmt::format("ASI02 must be 021, 001 or 024, not `{}`", printable(action)));
-        if (r.type.empty()) r.type = type;
-      } else if (s.id() == "REF" && s.at(1) == "12") {
-        r.account = s.at(2);
-      } else if (s.id() == "REF" && s.at(1) == "7G") {
-        r.reason = s.at(2);
-      } else if (s.id() == "DTM" && s.at(1) == "151") {
-        r.actual = ccyymmdd(s.at(2));
-        if (!r.actual) error(s.line, fmt::format("DTM*151 needs a date as CCYYMMDD, not `{}`", printable(s.at(2))));
-      }
+  // One or more functional groups, GS..GE, each of ST..SE transactions.
+  std::size_t i = 1, groups = 0;
+  while (i < segments.size() && segments[i].id() == "GS") {
+    const Segment& gs = segments[i++];
+    ++groups;
+    std::size_t transactions = 0;
+    while (i < segments.size() && segments[i].id() == "ST") {
+      const Segment& st = segments[i];
+      std::size_t first = i;
+      CcasrResponse r;
+      r.line = st.line;
+      bool have_asi = false;
       ++i;
+      while (i < segments.size() && segments[i].id() != "SE" && segments[i].id() != "ST" && segments[i].id() != "GE") {
+        const Segment& s = segments[i];
+        if (s.id() == "BGN") {
+          r.reference = s.at(2);
+          if (s.at(1) == "01") r.type = "cancel";
+        } else if (s.id() == "ASI") {
+          have_asi = true;
+          if (s.at(1) == "WQ") r.accepted = true;
+          else if (s.at(1) == "U") r.accepted = false;
+          else error(s.line, fmt::format("ASI01 must be WQ (accepted) or U (rejected), not `{}`", printable(s.at(1))));
+          std::string action = s.at(2);
+          std::string type = action == "021" ? "connect" : action == "001" ? "update" : action == "024" ? "disconnect" : "";
+          if (type.empty()) error(s.line, fmt::format("ASI02 must be 021, 001 or 024, not `{}`", printable(action)));
+          if (r.type.empty()) r.type = type;
+        } else if (s.id() == "REF" && s.at(1) == "12") {
+          r.account = s.at(2);
+        } else if (s.id() == "REF" && s.at(1) == "7G") {
+          r.reason = s.at(2);
+        } else if (s.id() == "DTM" && s.at(1) == "151") {
+          r.actual = ccyymmdd(s.at(2));
+          if (!r.actual) error(s.line, fmt::format("DTM*151 needs a date as CCYYMMDD, not `{}`", printable(s.at(2))));
+        }
+        ++i;
+      }
+      if (i >= segments.size() || segments[i].id() != "SE") {
+        error(st.line, fmt::format("transaction {} has no SE segment", printable(st.at(2))));
+        continue;
+      }
+      const Segment& se = segments[i++];
+      ++transactions;
+      std::size_t count = i - first;
+      if (se.at(1) != std::to_string(count)) {
+        error(se.line, fmt::format("SE says {} segments, but transaction {} has {}", printable(se.at(1)), printable(st.at(2)), count));
+      }
+      if (se.at(2) != st.at(2)) error(se.line, fmt::format("SE control number {} does not match ST's {}", printable(se.at(2)), printable(st.at(2))));
+      if (!have_asi) error(st.line, "the transaction has no ASI segment (accept or reject)");
+      if (r.account.empty()) error(st.line, "the transaction has no REF*12 segment (the account)");
+      if (have_asi && !r.accepted && r.reason.empty()) error(st.line, "a rejection has no REF*7G segment (the reason)");
+      if (r.accepted && r.type == "connect" && !r.actual) error(st.line, "an accepted Connect has no DTM*151 segment (the actual read date)");
+      out.push_back(std::move(r));
     }
-    if (i >= segments.size() || segments[i].id() != "SE") {
-      error(st.line, fmt::format("transaction {} has no SE segment", printable(st.at(2))));
-      continue;
+    if (i >= segments.size() || segments[i].id() != "GE") {
+      error(i < segments.size() ? segments[i].line : segments.back().line,
+            fmt::format("expected a GE segment here, found `{}`", i < segments.size() ? printable(segments[i].id()) : "the end"));
+      return out;
     }
-    const Segment& se = segments[i++];
-    ++transactions;
-    std::size_t count = i - first;
-    if (se.at(1) != std::to_string(count)) {
-      error(se.line, fmt::format("SE says {} segments, but transaction {} has {}", printable(se.at(1)), printable(st.at(2)), count));
-    }
-    if (se.at(2) != st.at(2)) error(se.line, fmt::format("SE control number {} does not match ST's {}", printable(se.at(2)), printable(st.at(2))));
-    if (!have_asi) error(st.line, "the transaction has no ASI segment (accept or reject)");
-    if (r.account.empty()) error(st.line, "the transaction has no REF*12 segment (the account)");
-    if (have_asi && !r.accepted && r.reason.empty()) error(st.line, "a rejection has no REF*7G segment (the reason)");
-    if (r.accepted && r.type == "connect" && !r.actual) error(st.line, "an accepted Connect has no DTM*151 segment (the actual read date)");
-    out.push_back(std::move(r));
-  }
-  if (i >= segments.size() || segments[i].id() != "GE") {
-    error(i < segments.size() ? segments[i].line : segments.back().line,
-          fmt::format("expected a GE segment here, found `{}`", i < segments.size() ? printable(segments[i].id()) : "the end"));
-  } else {
     if (segments[i].at(1) != std::to_string(transactions)) {
       error(segments[i].line, fmt::format("GE says {} transactions, but the group has {}", printable(segments[i].at(1)), transactions));
     }
     if (segments[i].at(2) != gs.at(6)) error(segments[i].line, "GE control number does not match GS's");
+    ++i;
+  }
+  if (groups == 0) error(i < segments.size() ? segments[i].line : segments.back().line, "the ISA segment is followed by GS");
+  if (i < segments.size() && segments[i].id() != "IEA") {
+    error(segments[i].line, fmt::format("expected GS or IEA here, found `{}`", printable(segments[i].id())));
+  } else if (i < segments.size() && segments[i].at(1) != std::to_string(groups)) {
+    error(segments[i].line, fmt::format("IEA says {} groups, but the file has {}", printable(segments[i].at(1)), groups));
   }
   return out;
 }

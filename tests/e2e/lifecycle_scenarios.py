@@ -62,17 +62,21 @@ def explain(account):
     return json.loads(call(["explain", account, "--db", "run.db", "--format", "json"]))
 
 
-def response_file(name, answers):
-    """answers: (account, accepted, reason or actual date)"""
-    segments = ["ISA*00*          *00*          *ZZ*SCE            *ZZ*SMP            *270504*0000*U*00401*000000077*0*P*>",
-                "GS*GE*SCE*SMP*20270504*0000*77*X*004010"]
-    for i, (account, accepted, value) in enumerate(answers, 1):
-        body = [f"ST*814*{i:04}", f"BGN*11*SCE{i:04}*20270504", "N1*8S*SCE", "N1*SJ*Small Power", f"LIN*{i}*SH*EL*SH*CE",
-                f"ASI*{'WQ' if accepted else 'U'}*021", f"REF*12*{account}"]
-        body.append(f"DTM*151*{value.replace('-', '')}" if accepted else f"REF*7G*{value}")
-        body.append(f"SE*{len(body) + 1}*{i:04}")
-        segments += body
-    segments += [f"GE*{len(answers)}*77", "IEA*1*000000077"]
+def response_file(name, answers, groups=1, control=77):
+    """answers: (account, accepted, reason or actual date), split over `groups` GS..GE groups"""
+    segments = [f"ISA*00*          *00*          *ZZ*SCE            *ZZ*SMP            *270504*0000*U*00401*{control:09}*0*P*>"]
+    per_group = -(-len(answers) // groups)
+    for g in range(groups):
+        part = answers[g * per_group:(g + 1) * per_group]
+        segments.append(f"GS*GE*SCE*SMP*20270504*0000*{control + g}*X*004010")
+        for i, (account, accepted, value) in enumerate(part, 1):
+            body = [f"ST*814*{i:04}", f"BGN*11*SCE{i:04}*20270504", "N1*8S*SCE", "N1*SJ*Small Power", f"LIN*{i}*SH*EL*SH*CE",
+                    f"ASI*{'WQ' if accepted else 'U'}*021", f"REF*12*{account}"]
+            body.append(f"DTM*151*{value.replace('-', '')}" if accepted else f"REF*7G*{value}")
+            body.append(f"SE*{len(body) + 1}*{i:04}")
+            segments += body
+        segments.append(f"GE*{len(part)}*{control + g}")
+    segments.append(f"IEA*{groups}*{control:09}")
     open(os.path.join(work, name), "w").write("~\n".join(segments) + "~\n")
 
 
@@ -160,6 +164,58 @@ try:
     check("requests.2027-06-01.814" in files and "requests.2027-06-02.814" in files, f"request files {files}")
     update = open(os.path.join(work, "run.db.outbox", "ccasr", "requests.2027-06-02.814")).read()
     check("ASI*7*001~" in update and "REF*12*R1~" in update, "the Update's 814")
+    check(all(c["type"] != "connect" for c in m1["ccasrs"]), f"a move-in has no mass enrollment Connect: {m1['ccasrs']}")
+
+    # --- what an adversarial review found, each now refused or handled -----------------
+    second = os.path.join(work, "second")
+    os.mkdir(second)
+    for name in ("small.flow", "customers.csv"):
+        shutil.copy(os.path.join(data, name), second)
+    global_work = work
+    globals()["work"] = second
+    call(["run", "small.flow", "--db", "run.db", "--as-of", "2027-01-04"])
+    call(["approve", "jrc", "--db", "run.db", "--by", "pm"])
+    call(["approve", "plan_filed", "--db", "run.db", "--by", "pm"])
+    # A response for a Connect never sent (R4's goes 2027-05-24) answers nothing: refused.
+    run_until("2027-05-04", "2027-01-05")
+    response_file("early.814", [("R4", False, "008")])
+    out = call(["ingest", "responses", "early.814", "--db", "run.db"], expect=1)
+    check("no connect was sent for account `R4`" in out, f"a response to nothing: {out}")
+    # Two groups in one file are both read; the same file twice in one command is taken once.
+    response_file("two_groups.814", [("R1", True, "2027-05-07"), ("R2", False, "008")], groups=2, control=80)
+    out = call(["ingest", "responses", "two_groups.814", "two_groups.814", "--db", "run.db"])
+    check("1 connect accepted, 1 connect rejected, retried" in out and "taken once" in out, f"two groups: {out}")
+    # The same reject again, from another file: a retry is already pending, so no second one.
+    response_file("again.814", [("R2", False, "008")], control=90)
+    out = call(["ingest", "responses", "again.814", "--db", "run.db"])
+    # R2 opts out before its retried Connect goes (2027-06-01): the retry is never sent.
+    run_until("2027-05-20", "2027-05-05")
+    with open(os.path.join(work, "r2.csv"), "w") as f:
+        f.write("account,received_on\nR2,2027-05-21\n")
+    call(["ingest", "optouts", "r2.csv", "--db", "run.db"])
+    # A change of class is not a change of service options; an opted-out account gets no Update.
+    with open(os.path.join(work, "class.csv"), "w") as f:
+        f.write("account,customer_class,rate_schedule,city,county,read_cycle\nB1,residential,D,Oxnard,Ventura,6\n")
+    out = call(["ingest", "changes", "class.csv", "--db", "run.db"], expect=1)
+    check("changes its customer class or read cycle" in out, f"class change: {out}")
+    with open(os.path.join(work, "left.csv"), "w") as f:
+        f.write("account,customer_class,rate_schedule,city,county,read_cycle\nR2,residential,TOU-D-PRIME,Oxnard,Ventura,6\n")
+    out = call(["ingest", "changes", "left.csv", "--db", "run.db"])
+    check("not sent: the customer opted out" in out, f"no Update for a customer who left: {out}")
+    # A move-in before its phase enrolls belongs in the customer file.
+    with open(os.path.join(work, "early_movein.csv"), "w") as f:
+        f.write("account,customer_class,rate_schedule,city,county,read_cycle,service_start\nM9,residential,D,Ojai,Ventura,6,2027-04-01\n")
+    out = call(["ingest", "move-ins", "early_movein.csv", "--db", "run.db"], expect=1)
+    check("before phase homes enrolls (2027-05-03)" in out, f"early move-in: {out}")
+    run_until("2027-07-12", "2027-05-21")
+    r2 = explain("R2")
+    retries = [c for c in r2["ccasrs"] if c["type"] == "connect"][1:]
+    check(len(retries) == 1 and retries[0]["status"] == "withdrawn", f"R2: one retry, withdrawn by the opt-out: {retries}")
+    check(r2["state"] == "opted_out" and r2["optout"]["kind"] == "pre" and r2["optout"]["fee"] == 0, f"R2 {r2['state']} {r2['optout']}")
+    # R1's actual read (05-07) came before the planned 05-10: its welcome still goes in its window.
+    r1 = explain("R1")
+    check(r1["switch_on"] == "2027-05-07" and r1["notices"][2]["sent_on"] == "2027-05-07", f"R1 early read: {r1['notices'][2]}")
+    globals()["work"] = global_work
     print(f"{checks - len(failures)} passed, {len(failures)} failed")
 finally:
     shutil.rmtree(work, ignore_errors=True)

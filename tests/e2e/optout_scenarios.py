@@ -69,8 +69,9 @@ try:
 
     # H1 opts out on 2027-02-15, before its first notice window opens on 2027-03-04:
     # held until 2027-03-04 (early hold), so it gets no notice at all and no Connect.
+    run_until("2027-02-14", "2027-01-05")
     ingest("early.csv", [("H1", "2027-02-15")])
-    run_until("2027-04-19", "2027-01-05")
+    run_until("2027-04-19", "2027-02-15")
     # H2 opts out on 2027-04-20: after both pre-enrollment notices (2027-03-04, 2027-04-05),
     # before its Connect (2027-05-24): no Connect, no post notices, no fee.
     ingest("before_connect.csv", [("H2", "2027-04-20")])
@@ -92,8 +93,10 @@ try:
     # cycle that starts that day ends at the next read, 2027-08-09.
     # H6 on day 61, 2027-07-10: a re-entry: the cycle ends 2027-08-09, six months later is
     # 2028-02-09, so service returns on the next cycle-6 read, 2028-03-08; fee $5.
-    ingest("day60.csv", [("H5", "2027-07-09"), ("H6", "2027-07-10")])
-    run_until("2027-08-10", "2027-07-09")
+    ingest("day60.csv", [("H5", "2027-07-09")])
+    run_until("2027-07-09", "2027-07-09")
+    ingest("day61.csv", [("H6", "2027-07-10")])
+    run_until("2027-08-10", "2027-07-10")
 
     h1 = explain("H1")
     check(h1["state"] == "opted_out" and h1["optout"]["kind"] == "pre", f"H1 state {h1['state']}")
@@ -147,7 +150,7 @@ try:
     check(b1["state"] == "enrolled" and b1["optout"] is None and all(n["sent_on"] for n in b1["notices"]), f"B1 {b1['state']}")
 
     # The same file again changes nothing; a damaged file changes nothing and names the lines.
-    out = call(["ingest", "optouts", "day60.csv", "--db", "run.db"], work)
+    out = call(["ingest", "optouts", "day61.csv", "--db", "run.db"], work)
     check("already ingested" in out, "the same file twice")
     with open(os.path.join(work, "bad.csv"), "w") as f:
         f.write("account,received_on\nB1,2027-08-01\nZZ9,2027-08-01\nB1,2027-13-01\n")
@@ -160,11 +163,23 @@ try:
     import sqlite3
     db = sqlite3.connect(os.path.join(work, "run.db"))
     logged = db.execute("SELECT count(*) FROM events WHERE kind = 'ingest' AND detail LIKE '%sha256%'").fetchone()[0]
-    check(logged == 6, f"six ingests logged, got {logged}")
+    check(logged == 7, f"seven ingests logged, got {logged}")
     files = sorted(os.listdir(os.path.join(work, "run.db.outbox", "ccasr")))
     requests = [f for f in files if f.startswith("requests.")]
     check(requests == ["requests.2027-05-05.814", "requests.2027-05-10.814", "requests.2027-06-24.814",
                        "requests.2027-07-09.814", "requests.2027-07-12.814"], f"request files {requests}")
+    # A request ingested between two runs of one day joins that day's file.
+    with open(os.path.join(work, "same_day.csv"), "w") as f:
+        f.write("account,received_on\nB1,2027-08-10\n")
+    call(["ingest", "optouts", "same_day.csv", "--db", "run.db"], work)
+    call(["run", "small.flow", "--db", "run.db", "--as-of", "2027-08-10"], work)
+    day = open(os.path.join(work, "run.db.outbox", "ccasr", "requests.2027-08-10.814")).read()
+    check("REF*12*B1~" in day, "a request queued between two runs of a day is in that day's file")
+    # A future-dated opt-out is refused: it is decided when it is received.
+    with open(os.path.join(work, "future.csv"), "w") as f:
+        f.write("account,received_on\nB1,2035-01-01\n")
+    out = call(["ingest", "optouts", "future.csv", "--db", "run.db"], work, expect=1)
+    check("received_on 2035-01-01 is after today" in out, f"future opt-out: {out}")
     cancel = open(os.path.join(work, "run.db.outbox", "ccasr", "requests.2027-05-05.814")).read()
     check("BGN*01*" in cancel and "REF*12*H3~" in cancel and "DTM*151*20270510~" in cancel, "the Cancel's 814")
     disconnect = open(os.path.join(work, "run.db.outbox", "ccasr", "requests.2027-07-12.814")).read()
@@ -176,7 +191,7 @@ try:
     flow = open(os.path.join(data, "small.flow")).read().replace("optouts terms.standard", "optouts strict")
     flow += "\noptouts strict {\n  early reject\n  free 60 days after switch\n  return 6 months after cycle end\n}\n"
     open(os.path.join(strict, "small.flow"), "w").write(flow)
-    call(["run", "small.flow", "--db", "run.db", "--as-of", "2027-01-04"], strict)
+    call(["run", "small.flow", "--db", "run.db", "--as-of", "2027-02-14"], strict)
     with open(os.path.join(strict, "early.csv"), "w") as f:
         f.write("account,received_on\nH1,2027-02-15\n")
     call(["ingest", "optouts", "early.csv", "--db", "run.db"], strict)
