@@ -223,7 +223,7 @@ std::int64_t record_ingest(Store& store, const char* kind, const std::string& fi
 
 }  // namespace
 
-int ingest_optouts(const std::string& db, const std::string& file) {
+int ingest_optouts(const std::string& db, const std::string& file, std::optional<Date> as_of) {
   int status = kOk;
   auto ingest_of = begin_ingest(db, "optouts", file, status);
   if (!ingest_of) return status;
@@ -237,8 +237,8 @@ int ingest_optouts(const std::string& db, const std::string& file) {
 
   // Read and check the whole file before changing anything. Nothing is received after the
   // later of today and the day after the run's last as-of date (the day about to be run).
-  Date latest_received = std::max(std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()),
-                                  add_days(last_as_of(*run).value_or(Date{}), 1));
+  Date latest_received = as_of.value_or(std::max(std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()),
+                                                 add_days(last_as_of(*run).value_or(Date{}), 1)));
   CsvReader csv(file, "opt-out file");
   std::vector<std::string> fields;
   std::size_t line = 0;

@@ -2,14 +2,19 @@
 // one account's whole story (`explain`).
 #pragma once
 
+#include <optional>
 #include <string>
+
+#include "compiler/date.h"
 #include <vector>
 
 namespace ccaflow {
 
 // Validates the whole CSV (account,received_on[,channel]) first: a bad file changes
 // nothing. The same file twice changes nothing the second time.
-int ingest_optouts(const std::string& db, const std::string& file);
+// Nothing can be received after `as_of` (default: the later of today and the day after the
+// run's last as-of date).
+int ingest_optouts(const std::string& db, const std::string& file, std::optional<Date> as_of = std::nullopt);
 
 // X12 814 responses: an accepted Connect's actual read date becomes the switch date; a
 // rejection is retried on the next read or held for an operator, by reason code.

@@ -222,6 +222,10 @@ int main(int argc, char** argv) {
                  "The whole file is checked first; a bad file changes nothing; the same file twice changes nothing");
   optouts_cmd->add_option("FILE", optout_file, "The opt-out CSV")->required();
   optouts_cmd->add_option("--db", ingest_db, "The run database")->required();
+  std::string ingest_as_of;
+  optouts_cmd->add_option("--as-of", ingest_as_of,
+                          "Today, for the file: nothing in it can be received later (default: the later of today and the "
+                          "day after the run's last as-of date)");
   CLI::App* responses_cmd = ingest_cmd->add_subcommand(
       "responses", "The utility's X12 814 responses: accepts (with the actual read date) and rejects (with a reason code)");
   responses_cmd->add_option("FILE", response_files, "Response files")->required();
@@ -258,7 +262,17 @@ int main(int argc, char** argv) {
     if (run_cmd->parsed()) return run_run(run, false);
     if (resume_cmd->parsed()) return run_run(resume, true);
     if (status_cmd->parsed()) return show_status(status_db, status_format);
-    if (optouts_cmd->parsed()) return ingest_optouts(ingest_db, optout_file);
+    if (optouts_cmd->parsed()) {
+      std::optional<Date> as_of;
+      if (!ingest_as_of.empty()) {
+        as_of = parse_date(ingest_as_of);
+        if (!as_of) {
+          std::cerr << "ccaflow: error: --as-of takes a date as YYYY-MM-DD, not `" << ingest_as_of << "`\n";
+          return kUsage;
+        }
+      }
+      return ingest_optouts(ingest_db, optout_file, as_of);
+    }
     if (responses_cmd->parsed()) return ingest_responses(ingest_db, response_files);
     if (moveins_cmd->parsed()) return ingest_moveins(ingest_db, moveins_file);
     if (changes_cmd->parsed()) return ingest_changes(ingest_db, changes_file);

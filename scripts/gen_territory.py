@@ -8,6 +8,7 @@ and CARE, FERA, Medical Baseline and NEM flags at plausible rates.
     scripts/gen_territory.py --accounts 3000 --seed 7 --cities example > examples/territory/customers.csv
 """
 import argparse
+import datetime
 import random
 import sys
 
@@ -46,17 +47,69 @@ CLASSES = [  # class, share, rate schedules
 ]
 
 
+# The matching workflow: municipal accounts first, then non-residential, then residential by
+# county, as a large SCE-territory CCA would phase in.
+ENROLL = {
+    "municipal": datetime.date(2027, 3, 1),
+    "non_residential": datetime.date(2027, 4, 1),
+    "residential_la": datetime.date(2027, 5, 3),
+    "residential_inland": datetime.date(2027, 6, 1),
+    "residential_ventura": datetime.date(2027, 7, 1),
+}
+
+
+def phase_of(cls, county):
+    if cls in ("municipal", "lighting"):
+        return "municipal"
+    if cls != "residential":
+        return "non_residential"
+    if county == "Los Angeles":
+        return "residential_la"
+    if county == "Ventura":
+        return "residential_ventura"
+    return "residential_inland"
+
+
+WORKFLOW = """# A synthetic SCE-territory CCA for benchmarks, written by scripts/gen_territory.py.
+import sce, rule23, terms, cadence
+
+workflow "Synthetic Territory Power" {
+  cca STP
+  utility SCE
+  calendar sce.business_days
+  reads sce.reads_2025_2028
+  optouts terms.standard
+  responses sce.reject_codes
+}
+
+exclude "Direct Access" when direct_access
+
+phase municipal { select class in ["municipal", "lighting"] enroll 2027-03-01 }
+phase non_residential { select class in ["commercial", "industrial", "agricultural"] enroll 2027-04-01 }
+phase residential_la { select class == "residential" and county == "Los Angeles" enroll 2027-05-03 }
+phase residential_inland { select class == "residential" and county in ["San Bernardino", "Riverside"] enroll 2027-06-01 }
+phase residential_ventura { select class == "residential" and county == "Ventura" enroll 2027-07-01 }
+
+connect for each phase { submit sce.ccasr_lead before read }
+
+require rule23.pre_enrollment_notices, rule23.post_enrollment_notices, rule23.enrollment_month
+"""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cities", choices=sorted(CITY_SETS), default="example")
+    parser.add_argument("--workflow", help="also write a matching workflow (several phases) to this file")
+    parser.add_argument("--optouts", help="also write an opt-out trickle (about 3%% of accounts) to this file")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     cities = CITY_SETS[args.cities]
     city_weights = [c[2] for c in cities]
     class_weights = [c[1] for c in CLASSES]
     out = sys.stdout
+    optouts = []
     out.write("account,customer_class,rate_schedule,city,county,read_cycle,direct_access,care,fera,medical_baseline,nem\r\n")
     ids = rng.sample(range(10**9), args.accounts)
     for n in range(args.accounts):
@@ -72,6 +125,19 @@ def main():
         city_field = f'"{city}"' if " " in city else city
         out.write(f"8{ids[n]:09d},{cls},{rng.choice(rates)},{city_field},{county},{rng.randint(1, 21)},"
                   f"{flag(direct_access)},{flag(care)},{flag(fera)},{flag(medical)},{flag(nem)}\r\n")
+        if args.optouts and not direct_access and rng.random() < 0.03:
+            # Over the notice and follow-up periods: from the first notice to 90 days after enrollment.
+            enroll = ENROLL[phase_of(cls, county)]
+            day = enroll + datetime.timedelta(days=rng.randint(-55, 90))
+            optouts.append((day, f"8{ids[n]:09d}"))
+    if args.optouts:
+        with open(args.optouts, "w") as f:
+            f.write("account,received_on,channel\n")
+            for day, account in sorted(optouts):
+                f.write(f"{account},{day.isoformat()},{'web' if int(account) % 3 else 'phone'}\n")
+    if args.workflow:
+        with open(args.workflow, "w") as f:
+            f.write(WORKFLOW)
 
 
 if __name__ == "__main__":
