@@ -595,6 +595,20 @@ class Executor {
 
 // --- shared by the commands -------------------------------------------------------------
 
+// Inside a catch block: reports the database failure being handled and returns its exit
+// status (4 for a database this ccaflow cannot use or that is busy, 3 otherwise: resumable).
+int store_failure(const std::string& db) {
+  try {
+    throw;
+  } catch (const SchemaError& e) {
+    std::cerr << "ccaflow: error: " << e.what() << "\n";
+    return kDatabase;
+  } catch (const sql::Error& e) {
+    std::cerr << "ccaflow: error: " << db << ": " << e.what() << "\n";
+    return e.busy() || e.not_a_database() ? kDatabase : kTaskFailed;
+  }
+}
+
 // What is wrong with a --db path before anything is opened, and the exit status it calls for.
 std::optional<std::pair<std::string, int>> db_path_problem(const std::string& db, bool must_exist) {
   if (db.empty()) return std::make_pair(std::string("--db needs a file name"), kUsage);
@@ -855,12 +869,8 @@ int run_workflow(const RunRequest& request) {
       return kDatabase;
     }
     return execute_stored(store, compiled, request.as_of, fmt::format("run {} as of {}", *request.workflow, format_date(request.as_of)));
-  } catch (const SchemaError& e) {
-    std::cerr << "ccaflow: error: " << e.what() << "\n";
-    return kDatabase;
-  } catch (const sql::Error& e) {
-    std::cerr << "ccaflow: error: " << request.db << ": " << e.what() << "\n";
-    return e.busy() || e.not_a_database() ? kDatabase : kTaskFailed;
+  } catch (const std::runtime_error&) {
+    return store_failure(request.db);
   }
 }
 
@@ -896,12 +906,8 @@ int resume_workflow(const RunRequest& request) {
       t.commit();
     }
     return execute_stored(store, compiled, request.as_of, fmt::format("resume as of {}", format_date(request.as_of)));
-  } catch (const SchemaError& e) {
-    std::cerr << "ccaflow: error: " << e.what() << "\n";
-    return kDatabase;
-  } catch (const sql::Error& e) {
-    std::cerr << "ccaflow: error: " << request.db << ": " << e.what() << "\n";
-    return e.busy() || e.not_a_database() ? kDatabase : kTaskFailed;
+  } catch (const std::runtime_error&) {
+    return store_failure(request.db);
   }
 }
 
@@ -954,12 +960,8 @@ int approve_gate(const std::string& db, const std::string& task, const std::stri
     std::cout << fmt::format("approved {} by {}{}\n", task, by, note.empty() ? "" : fmt::format(" ({})", note));
     if (!next.empty()) std::cout << fmt::format("  now waiting for approval: {}\n", fmt::join(next, ", "));
     return kOk;
-  } catch (const SchemaError& e) {
-    std::cerr << "ccaflow: error: " << e.what() << "\n";
-    return kDatabase;
-  } catch (const sql::Error& e) {
-    std::cerr << "ccaflow: error: " << db << ": " << e.what() << "\n";
-    return e.busy() || e.not_a_database() ? kDatabase : kTaskFailed;
+  } catch (const std::runtime_error&) {
+    return store_failure(db);
   }
 }
 
