@@ -151,7 +151,8 @@ class Executor {
       sql::Transaction t(store_.db());
       auto cancels = store_.db().prepare(
           "SELECT r.id, r.account, r.effective_on, a.read_cycle, a.account, coalesce(a.phase, 0), "
-          "EXISTS (SELECT 1 FROM effects e JOIN tasks k ON k.id = e.task WHERE e.account = r.account AND k.kind = 'switch') "
+          "EXISTS (SELECT 1 FROM tasks k JOIN effects e ON e.task = k.id AND e.account = r.account "
+          "WHERE k.key = (SELECT p.name FROM phases p WHERE p.id = a.phase) || '.switch.c' || printf('%02d', a.read_cycle)) "
           "OR EXISTS (SELECT 1 FROM switch_dates d WHERE d.account = r.account AND d.on_date <= ?1) "
           "FROM requests r JOIN accounts a ON a.id = r.account "
           "WHERE r.state = 'queued' AND r.type = 'cancel' AND r.not_before <= ?1 ORDER BY r.id");

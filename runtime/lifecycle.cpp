@@ -365,9 +365,7 @@ bool ccasr_sent(StoredRun& run, const AccountFacts& f, const std::string& type) 
   r.bind(1, f.row.id).bind(2, type);
   if (r.step()) return true;
   if (type != "connect") return false;
-  auto e = run.store.db().prepare("SELECT 1 FROM effects e JOIN tasks t ON t.id = e.task WHERE e.account = ? AND t.kind = 'ccasr'");
-  e.bind(1, f.row.id);
-  return e.step();
+  return f.connect_sent || f.switched;
 }
 
 // A switch already pending for the account: a Connect sent or queued whose date has not
@@ -410,6 +408,11 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
   std::set<std::string> hashes;
   bool bad = false;
   for (const std::string& file : files) {
+    std::string hash = sha256_file(file).value_or("");
+    if (auto seen = already_ingested(run.store, "responses", hash)) {
+      std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
+      continue;
+    }
     std::vector<DataError> errors;
     auto responses = read_814_responses(file, errors);
     for (const CcasrResponse& r : responses) {
@@ -424,11 +427,6 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
     if (!errors.empty()) {
       file_errors(file, errors);
       bad = true;
-      continue;
-    }
-    std::string hash = sha256_file(file).value_or("");
-    if (auto seen = already_ingested(run.store, "responses", hash)) {
-      std::cout << fmt::format("{} was already ingested ({}): nothing changed\n", file, *seen);
       continue;
     }
     if (!hashes.insert(hash).second) {
@@ -803,8 +801,10 @@ int explain_account(const std::string& db, const std::string& account, const std
     std::optional<std::string> stopped_from;
     if (has_optout && optout_kind != "rejected") stopped_from = o.text(7);
     // Notices.
-    auto e = run->store.db().prepare("SELECT t.key, e.on_date FROM effects e JOIN tasks t ON t.id = e.task WHERE e.account = ?");
-    e.bind(1, f.row.id);
+    // The account's effects, by the keys of its phase's tasks (task, account).
+    auto e = run->store.db().prepare("SELECT t.key, e.on_date FROM tasks t JOIN effects e ON e.task = t.id AND e.account = ? "
+                                     "WHERE t.phase = ? AND (t.cycle = 0 OR t.cycle = ?)");
+    e.bind(1, f.row.id).bind(2, phase.id).bind(3, f.row.read_cycle);
     std::map<std::string, std::string> effects;
     while (e.step()) effects[e.text(0)] = e.text(1);
     json notices = json::array();

@@ -178,6 +178,7 @@ void Store::finish_setup() {
   insert_account_.reset();
   db_.exec("CREATE UNIQUE INDEX accounts_by_number ON accounts(account)");
   db_.exec("CREATE INDEX accounts_by_phase ON accounts(phase, read_cycle, id)");
+  db_.exec("CREATE INDEX responses_by_account ON responses(account)");
 }
 
 RunInfo Store::run() {

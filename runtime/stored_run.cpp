@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 #include <iostream>
 
 #include "compiler/eval.h"
@@ -57,9 +59,13 @@ std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& acc
   if (f.phase < 0) return f;
   const PhaseInfo& phase = run.model().phases.at(static_cast<std::size_t>(f.phase));
   f.switch_on = phase.cycles.at(static_cast<std::size_t>(f.row.read_cycle - 1)).read;
-  auto e = run.store.db().prepare("SELECT t.kind, e.on_date FROM effects e JOIN tasks t ON t.id = e.task "
-                                  "WHERE e.account = ? AND t.kind IN ('ccasr', 'switch')");
-  e.bind(1, f.row.id);
+  // The account's Connect and switch are effects of its phase's tasks for its read cycle:
+  // looked up by their key (task, account).
+  auto e = run.store.db().prepare("SELECT t.kind, e.on_date FROM tasks t JOIN effects e ON e.task = t.id AND e.account = ?1 "
+                                  "WHERE t.key IN (?2, ?3)");
+  e.bind(1, f.row.id)
+      .bind(2, fmt::format("{}.connect.c{:02}", phase.id, f.row.read_cycle))
+      .bind(3, fmt::format("{}.switch.c{:02}", phase.id, f.row.read_cycle));
   while (e.step()) {
     Date on = parse_date(e.text(1)).value_or(f.switch_on);
     if (e.text(0) == "switch") {
@@ -67,6 +73,7 @@ std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& acc
       f.switch_on = on;
     } else {
       f.connect_effective = on;
+      f.connect_sent = true;
     }
   }
   auto last = run.store.last_as_of();

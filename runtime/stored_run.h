@@ -40,6 +40,7 @@ struct AccountFacts {
   bool move_in = false;
   bool will_switch = true;       // false when a rejected Connect is held, or not retried
   bool connect_rejected = false;  // the mass enrollment's Connect was rejected
+  bool connect_sent = false;      // the mass enrollment's Connect went out
   struct Retry {
     std::int64_t id;
     Date effective;
