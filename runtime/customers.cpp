@@ -13,6 +13,10 @@ const char* customer_class_name(CustomerClass c) {
   return kNames[static_cast<int>(c)];
 }
 
+int account_flags(const Account& a) {
+  return (a.direct_access ? 1 : 0) | (a.care ? 2 : 0) | (a.fera ? 4 : 0) | (a.medical_baseline ? 8 : 0) | (a.nem ? 16 : 0);
+}
+
 namespace {
 
 enum Column { kAccount, kClass, kRate, kCity, kCounty, kCycle, kDirectAccess, kCare, kFera, kMedical, kNem, kServiceStart, kColumns };

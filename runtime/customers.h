@@ -26,6 +26,10 @@ struct Account {
   Date service_start{};  // move-in files only
 };
 
+// The account's flags as the run database stores them: one bit each for Direct Access, CARE,
+// FERA, Medical Baseline and NEM.
+int account_flags(const Account& account);
+
 class CustomerReader {
  public:
   // Reads read cycles 1..cycle_count. Stops after `max_errors` errors. A move-in file also

@@ -57,10 +57,6 @@ std::string inputs_hash(const std::map<std::string, std::string>& inputs) {
   return h.hex();
 }
 
-int account_flags(const Account& a) {
-  return (a.direct_access ? 1 : 0) | (a.care ? 2 : 0) | (a.fera ? 4 : 0) | (a.medical_baseline ? 8 : 0) | (a.nem ? 16 : 0);
-}
-
 bool is_gate(const TaskRow& row) { return row.kind == "gate" || row.kind == "milestone"; }
 
 // A progress line on stderr, only on a terminal.

@@ -210,6 +210,12 @@ std::string summary(const std::map<std::string, int>& counts) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
+// An ingest whose transaction failed: nothing of it was applied.
+int ingest_failed(const std::string& db, const sql::Error& e) {
+  std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
+  return e.busy() ? kDatabase : kTaskFailed;
+}
+
 // Records an ingest (inside the caller's transaction) and its event; returns its id.
 std::int64_t record_ingest(Store& store, const char* kind, const std::string& file, const std::string& hash, std::size_t rows,
                            const std::string& what) {
@@ -349,8 +355,7 @@ int ingest_optouts(const std::string& db, const std::string& file, std::optional
     }
     t.commit();
   } catch (const sql::Error& e) {
-    std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
-    return e.busy() ? kDatabase : kTaskFailed;
+    return ingest_failed(db, e);
   }
   std::cout << fmt::format("ingested {}: {} opt-outs ({})\n", file, rows.size(), summary(counts));
   return kOk;
@@ -519,8 +524,7 @@ int ingest_responses(const std::string& db, const std::vector<std::string>& file
     }
     t.commit();
   } catch (const sql::Error& e) {
-    std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
-    return e.busy() ? kDatabase : kTaskFailed;
+    return ingest_failed(db, e);
   }
   std::cout << fmt::format("ingested {} response file{}: {}\n", loaded.size(), loaded.size() == 1 ? "" : "s",
                            counts.empty() ? "no responses" : summary(counts));
@@ -601,8 +605,7 @@ int ingest_moveins(const std::string& db, const std::string& file) {
   try {
     Store& store = run.store;
     sql::Transaction t(store.db());
-    std::int64_t ingest = record_ingest(store, "move-ins", file, hash, rows.size(), "move-ins");
-    (void)ingest;
+    record_ingest(store, "move-ins", file, hash, rows.size(), "move-ins");
     std::string actor = ingest_actor(file);
     auto max = store.db().prepare("SELECT coalesce(max(id), 0) FROM accounts");
     max.step();
@@ -627,7 +630,7 @@ int ingest_moveins(const std::string& db, const std::string& file) {
       }
       const Account& acc = m.account;
       AccountRow row{++next_id, acc.id, static_cast<int>(acc.customer_class), acc.rate_schedule, acc.city, acc.county, acc.read_cycle,
-                     (acc.direct_access ? 1 : 0) | (acc.care ? 2 : 0) | (acc.fera ? 4 : 0) | (acc.medical_baseline ? 8 : 0) | (acc.nem ? 16 : 0)};
+                     account_flags(acc)};
       bool excluded = m.assigned.kind == Assignment::Kind::kExcluded;
       store.add_account(row, excluded ? std::nullopt : std::optional<int>(m.assigned.index),
                         excluded ? std::optional(model.exclusions.at(static_cast<std::size_t>(m.assigned.index)).reason) : std::nullopt);
@@ -653,8 +656,7 @@ int ingest_moveins(const std::string& db, const std::string& file) {
     }
     t.commit();
   } catch (const sql::Error& e) {
-    std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
-    return e.busy() ? kDatabase : kTaskFailed;
+    return ingest_failed(db, e);
   }
   std::cout << fmt::format("ingested {}: {} move-ins ({})\n", file, rows.size(), summary(counts));
   return kOk;
@@ -694,7 +696,7 @@ int ingest_changes(const std::string& db, const std::string& file) {
     record_ingest(store, "changes", file, hash, rows.size(), "customer changes");
     std::string actor = ingest_actor(file);
     for (const auto& [acc, f] : rows) {
-      int flags = (acc.direct_access ? 1 : 0) | (acc.care ? 2 : 0) | (acc.fera ? 4 : 0) | (acc.medical_baseline ? 8 : 0) | (acc.nem ? 16 : 0);
+      int flags = account_flags(acc);
       std::vector<std::string> changed;
       if (acc.rate_schedule != f.row.rate_schedule) changed.push_back(fmt::format("rate schedule {} -> {}", f.row.rate_schedule, acc.rate_schedule));
       if (flags != f.row.flags) changed.push_back("CARE/FERA/Medical Baseline/NEM flags");
@@ -736,8 +738,7 @@ int ingest_changes(const std::string& db, const std::string& file) {
     }
     t.commit();
   } catch (const sql::Error& e) {
-    std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
-    return e.busy() ? kDatabase : kTaskFailed;
+    return ingest_failed(db, e);
   }
   std::cout << fmt::format("ingested {}: {} accounts ({})\n", file, rows.size(), summary(counts));
   return kOk;
