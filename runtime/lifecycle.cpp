@@ -14,6 +14,7 @@
 #include "runtime/exit_codes.h"
 #include "runtime/hash.h"
 #include "runtime/lock.h"
+#include "runtime/optouts.h"
 #include "runtime/plan.h"
 #include "runtime/assign.h"
 #include "runtime/customers.h"
@@ -26,13 +27,6 @@ using namespace exit_code;
 
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  while (!s.empty() && s.front() == ' ') s.erase(s.begin());
-  return s;
-}
-
 std::string money(long cents) { return fmt::format("${}.{:02}", cents / 100, cents % 100); }
 
 std::optional<Date> last_as_of(StoredRun& run) {
@@ -41,12 +35,6 @@ std::optional<Date> last_as_of(StoredRun& run) {
 }
 
 std::string ingest_actor(const std::string& file) { return fmt::format("ingest:{}", fs::path(file).filename().string()); }
-
-struct OptoutRow {
-  std::size_t line;
-  std::string account, channel;
-  Date received{};
-};
 
 // What an opt-out means for one account, and why.
 struct Decision {
@@ -246,66 +234,10 @@ int ingest_optouts(const std::string& db, const std::string& file, std::optional
   Date latest_received = as_of.value_or(std::max(std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()),
                                                  add_days(last_as_of(*run).value_or(Date{}), 1)));
   CsvReader csv(file, "opt-out file");
-  std::vector<std::string> fields;
-  std::size_t line = 0;
-  std::vector<OptoutRow> rows;
-  std::map<std::string, std::size_t> first_line;
-  int account_column = -1, received_column = -1, channel_column = -1;
-  bool header = true;
-  while (csv.next(fields, line)) {
-    if (header) {
-      header = false;
-      for (std::size_t i = 0; i < fields.size(); ++i) {
-        std::string name = lower(fields[i]);
-        int* slot = name == "account" ? &account_column : name == "received_on" ? &received_column
-                    : name == "channel" ? &channel_column : nullptr;
-        if (slot == nullptr || *slot >= 0) {
-          csv.error(1, 0, fmt::format("{} column `{}`: the header is account,received_on[,channel]",
-                                      slot == nullptr ? "unknown" : "repeated", fields[i]));
-          continue;
-        }
-        *slot = static_cast<int>(i);
-      }
-      if (account_column < 0 || received_column < 0) {
-        csv.error(1, 0, "the header must name account and received_on (and may name channel)");
-        csv.stop();
-      }
-      continue;
-    }
-    std::size_t column_count = (account_column >= 0) + (received_column >= 0) + (channel_column >= 0);
-    if (fields.size() != column_count) {
-      csv.error(line, 0, fmt::format("expected {} fields, as in the header, but found {}", column_count, fields.size()));
-      continue;
-    }
-    OptoutRow row;
-    row.line = line;
-    row.account = fields[static_cast<std::size_t>(account_column)];
-    row.channel = channel_column >= 0 ? fields[static_cast<std::size_t>(channel_column)] : "";
-    auto received = parse_date(fields[static_cast<std::size_t>(received_column)]);
-    if (!received) {
-      csv.error(line, csv.field_column(line, static_cast<std::size_t>(received_column)),
-                fmt::format("received_on must be a date as YYYY-MM-DD, not `{}`", fields[static_cast<std::size_t>(received_column)]));
-      continue;
-    }
-    row.received = *received;
-    if (row.received > latest_received) {
-      csv.error(line, csv.field_column(line, static_cast<std::size_t>(received_column)),
-                fmt::format("received_on {} is after today ({}): an opt-out is ingested once it has been received",
-                            format_date(row.received), format_date(latest_received)));
-      continue;
-    }
-    auto [it, inserted] = first_line.try_emplace(row.account, line);
-    if (!inserted) {
-      csv.error(line, 1, fmt::format("account `{}` opts out twice in this file (first on line {})", row.account, it->second));
-      continue;
-    }
-    if (!account_facts(*run, row.account)) {
-      csv.error(line, 1, fmt::format("no account `{}` in this run", row.account));
-      continue;
-    }
-    rows.push_back(std::move(row));
-  }
-  if (csv.ok() && rows.empty() && header) csv.error(0, 0, "the file is empty: it needs the header account,received_on");
+  std::vector<OptoutRow> rows = read_optouts(csv, latest_received, [&](const OptoutRow& row) -> std::optional<std::string> {
+    if (account_facts(*run, row.account)) return std::nullopt;
+    return fmt::format("no account `{}` in this run", row.account);
+  });
   if (!csv.ok()) {
     for (const DataError& e : csv.errors()) std::cerr << render_data_error(file, e);
     std::cerr << fmt::format("ccaflow: error: {} was not ingested: nothing changed\n", file);
