@@ -149,8 +149,9 @@ class DatePass {
       if (policy != nullptr) optout_terms(*policy, *module);
     }
     if (workflow_->responses) {
-      auto [policy, module] = find_decl<ast::ResponsePolicy>(*workflow_->responses);
+      const auto [policy, found_in] = find_decl<ast::ResponsePolicy>(*workflow_->responses);
       if (policy == nullptr) return;
+      const LoadedModule* module = found_in;  // a plain variable: lambdas below capture it
       ResponseCodes& codes = model_.responses;
       codes.name = workflow_->responses->str();
       std::map<std::string, ast::NodeId> seen;

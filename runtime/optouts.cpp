@@ -24,6 +24,7 @@ std::vector<OptoutRow> read_optouts(CsvReader& csv, Date latest_received, const 
   std::vector<OptoutRow> rows;
   std::map<std::string, std::size_t> first_line;
   int account_column = -1, received_column = -1, channel_column = -1;
+  std::size_t column_count = 0;  // the header's
   bool header = true;
   while (csv.next(fields, line)) {
     if (header) {
@@ -41,11 +42,12 @@ std::vector<OptoutRow> read_optouts(CsvReader& csv, Date latest_received, const 
       }
       if (account_column < 0 || received_column < 0) {
         csv.error(1, 0, "the header must name account and received_on (and may name channel)");
-        csv.stop();
       }
+      // Rows cannot be read against a header that is wrong.
+      if (!csv.ok()) csv.stop();
+      column_count = fields.size();
       continue;
     }
-    std::size_t column_count = (account_column >= 0) + (received_column >= 0) + (channel_column >= 0);
     if (fields.size() != column_count) {
       csv.error(line, 0, fmt::format("expected {} fields, as in the header, but found {}", column_count, fields.size()));
       continue;
