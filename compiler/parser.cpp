@@ -112,7 +112,7 @@ class ErrorCollector : public antlr4::BaseErrorListener {
   ErrorCollector(const SourceFile& file, FileId id, Diagnostics& diagnostics)
       : file_(file), id_(id), diagnostics_(diagnostics) {}
 
-  void syntaxError(antlr4::Recognizer*, antlr4::Token* offending, size_t line,
+  void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t line,
                    size_t position, const std::string& message, std::exception_ptr) override {
     ++count;
     std::uint32_t length = 1;
@@ -122,7 +122,19 @@ class ErrorCollector : public antlr4::BaseErrorListener {
     if (line == 0) line = 1;
     diagnostics_.error(Location{id_, static_cast<std::uint32_t>(line),
                                 byte_column(file_, line, position), length},
-                       rephrase(message, offending));
+                       rephrase(message, offending) + import_hint(recognizer));
+  }
+
+  // Imports name modules, never paths: a path cannot reach outside the workflow's folder
+  // and the stdlib.
+  static std::string import_hint(antlr4::Recognizer* recognizer) {
+    auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
+    if (parser == nullptr) return {};
+    antlr4::tree::ParseTree* ctx = parser->getContext();
+    while (ctx != nullptr && dynamic_cast<FlowParser::ImportItemContext*>(ctx) == nullptr) ctx = ctx->parent;
+    if (ctx == nullptr) return {};
+    return ": an import names a module (`import sce` reads sce.flow from the workflow's folder or the stdlib), "
+           "never a path";
   }
 
   std::size_t count = 0;

@@ -133,7 +133,7 @@ bool CsvReader::fill() {
     ++s.line;
     if (too_long) {
       s.current.clear();
-      error(s.line, 0, fmt::format("line {} is longer than {} bytes: is this a {}?", s.line, kMaxLine, what_));
+      error(s.line, 0, fmt::format("line {} is longer than {} bytes: is this the {}?", s.line, kMaxLine, what_));
       s.stopped = true;
       break;
     }

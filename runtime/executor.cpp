@@ -286,7 +286,7 @@ class Executor {
         batch(v);
         return true;
       } catch (const sql::Error& e) {
-        if (e.busy()) throw;
+        if (e.busy() || e.not_a_database()) throw;  // another writer, or a damaged file: nothing to record in it
         error = e.disk_full() ? fmt::format("{} (the disk may be full: free space where {} is, then resume)", e.what(), store_.path())
                               : e.what();
       } catch (const std::exception& e) {
@@ -601,8 +601,8 @@ int store_failure(const std::string& db) {
     std::cerr << "ccaflow: error: " << e.what() << "\n";
     return kDatabase;
   } catch (const sql::Error& e) {
-    std::cerr << "ccaflow: error: " << db << ": " << e.what() << "\n";
-    return e.busy() || e.not_a_database() ? kDatabase : kTaskFailed;
+    std::cerr << "ccaflow: error: " << describe_failure(db, e) << "\n";
+    return failure_status(e);
   }
 }
 

@@ -200,8 +200,8 @@ std::string summary(const std::map<std::string, int>& counts) {
 
 // An ingest whose transaction failed: nothing of it was applied.
 int ingest_failed(const std::string& db, const sql::Error& e) {
-  std::cerr << fmt::format("ccaflow: error: {}: {}; nothing was ingested\n", db, e.what());
-  return e.busy() ? kDatabase : kTaskFailed;
+  std::cerr << fmt::format("ccaflow: error: {}; nothing was ingested\n", describe_failure(db, e));
+  return failure_status(e);
 }
 
 // Records an ingest (inside the caller's transaction) and its event; returns its id.

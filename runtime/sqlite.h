@@ -20,6 +20,7 @@ class Error : public std::runtime_error {
   int code() const { return code_ & 0xFF; }
   bool disk_full() const { return code() == SQLITE_FULL || code() == SQLITE_IOERR; }
   bool busy() const { return code() == SQLITE_BUSY || code() == SQLITE_LOCKED; }
+  // The file is not SQLite's, or SQLite found a damaged page.
   bool not_a_database() const { return code() == SQLITE_NOTADB || code() == SQLITE_CORRUPT; }
 
  private:

@@ -27,6 +27,7 @@ int show_status(const std::string& db, const std::string& format) {
   using nlohmann::json;
   try {
     Store store = Store::open(db, true);
+    store.check();
     RunInfo info = store.run();
     std::vector<TaskRow> tasks = store.tasks();
     std::optional<Date> as_of;
@@ -217,7 +218,7 @@ int show_status(const std::string& db, const std::string& format) {
     std::cerr << "ccaflow: error: " << e.what() << "\n";
     return exit_code::kDatabase;
   } catch (const sql::Error& e) {
-    std::cerr << "ccaflow: error: " << db << ": " << e.what() << "\n";
+    std::cerr << "ccaflow: error: " << describe_failure(db, e) << "\n";
     return exit_code::kDatabase;
   }
 }

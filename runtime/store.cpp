@@ -1,9 +1,12 @@
 #include "runtime/store.h"
 
+#include "runtime/exit_codes.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -46,6 +49,47 @@ Store Store::create(const std::string& path) {
   return store;
 }
 
+namespace {
+
+std::string damaged(const std::string& path, const std::string& detail) {
+  return fmt::format("{} is damaged ({}): it may have been truncated, overwritten or corrupted on disk. ccaflow never "
+                     "repairs a run database: restore it from a backup, then resume", path, detail);
+}
+
+bool has_sqlite_header(const std::string& path) {
+  char magic[16] = {};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::read(fd, magic, sizeof magic) == static_cast<ssize_t>(sizeof magic);
+  ::close(fd);
+  return ok && std::memcmp(magic, "SQLite format 3", 16) == 0;
+}
+
+}  // namespace
+
+std::string describe_failure(const std::string& path, const sql::Error& error) {
+  if (error.not_a_database()) {
+    return has_sqlite_header(path) ? damaged(path, error.what())
+                                   : fmt::format("{} is not a ccaflow run database (not an SQLite file)", path);
+  }
+  return fmt::format("{}: {}", path, error.what());
+}
+
+int failure_status(const sql::Error& error) {
+  return error.busy() || error.not_a_database() ? exit_code::kDatabase : exit_code::kTaskFailed;
+}
+
+void Store::check() {
+  auto check = db_.prepare("PRAGMA quick_check(5)");
+  std::vector<std::string> problems;
+  while (check.step()) problems.push_back(check.text(0));
+  if (problems.size() == 1 && problems.front() == "ok") return;
+  std::string detail = "PRAGMA quick_check: ";
+  for (std::size_t i = 0; i < problems.size(); ++i) detail += (i ? "; " : "") + problems[i];
+  std::replace(detail.begin(), detail.end(), '\n', ' ');
+  throw SchemaError(damaged(path_, detail));
+}
+
 Store Store::open(const std::string& path, bool read_only) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
@@ -65,7 +109,7 @@ Store Store::open(const std::string& path, bool read_only) {
       if (check.integer(0) != 1) version = -1;
     }
   } catch (const sql::Error& e) {
-    if (e.not_a_database()) throw SchemaError(fmt::format("{} is not a ccaflow run database (not an SQLite file)", path));
+    if (e.not_a_database()) throw SchemaError(describe_failure(path, e));
     throw;
   }
   if (version == 0 && tables == 0) {

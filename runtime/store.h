@@ -25,6 +25,12 @@ class SchemaError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// What to tell the operator when SQLite fails on a run database: damage is named as such,
+// with what to do (ccaflow never repairs or starts over a run database).
+std::string describe_failure(const std::string& path, const sql::Error& error);
+// Exit status for such a failure: 4 for a busy or damaged database, else 3 (resumable).
+int failure_status(const sql::Error& error);
+
 enum class TaskState { kPending, kDue, kWaiting, kRunning, kDone, kFailed };
 const char* task_state_name(TaskState state);
 std::optional<TaskState> task_state_named(std::string_view name);
@@ -64,6 +70,9 @@ class Store {
   static Store create(const std::string& path);
   // Opens an existing run database; throws SchemaError for anything it cannot use.
   static Store open(const std::string& path, bool read_only = false);
+  // Reads every page (SQLite's `PRAGMA quick_check`); throws SchemaError naming what is
+  // damaged. `status` runs it; every other command meets damage as it reads.
+  void check();
 
   sql::Database& db() { return db_; }
   const std::string& path() const { return path_; }

@@ -39,7 +39,7 @@ std::optional<StoredRun> open_stored_run(const std::string& db, bool read_only, 
     std::cerr << "ccaflow: error: " << e.what() << "\n";
     status = exit_code::kDatabase;
   } catch (const sql::Error& e) {
-    std::cerr << "ccaflow: error: " << db << ": " << e.what() << "\n";
+    std::cerr << "ccaflow: error: " << describe_failure(db, e) << "\n";
     status = exit_code::kDatabase;
   }
   return std::nullopt;

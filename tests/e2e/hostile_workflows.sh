@@ -46,4 +46,12 @@ expect_exit 1 "a directory" -- timeout 20 "$ccaflow" check .
 expect_in err.txt "is a directory" "directory diagnostic"
 expect_exit 1 "a missing file" -- timeout 20 "$ccaflow" check missing.flow
 expect_in err.txt "missing.flow: error: cannot read the workflow file: No such file or directory" "missing file diagnostic"
+# Imports name modules, never paths: nothing above the workflow's folder can be read.
+mkdir -p inner && printf 'param secret = 1\n' > secret.flow
+printf 'import ../secret\n' > inner/up.flow
+expect_exit 1 "an import that climbs out with ../" -- timeout 20 "$ccaflow" check inner/up.flow
+expect_in err.txt "inner/up.flow:1:8: error: unexpected \`.\`, expected a name: an import names a module (\`import sce\` reads sce.flow from the workflow's folder or the stdlib), never a path" "upward import diagnostic"
+printf 'import "/etc/passwd"\n' > inner/abs.flow
+expect_exit 1 "an import of an absolute path" -- timeout 20 "$ccaflow" check inner/abs.flow
+expect_in err.txt "inner/abs.flow:1:8: error: unexpected \`\"/etc/passwd\"\`, expected a name: an import names a module" "absolute import diagnostic"
 finish
