@@ -1,0 +1,84 @@
+"""Helpers shared by the end-to-end scripts that drive whole runs: calling the real binary,
+a run's comparable state, and X12 814 response files as the utility would send them."""
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+
+
+def ccaflow_env(source, **knobs):
+    """The environment for the binary: the source tree's stdlib, no test knobs unless given."""
+    env = dict(os.environ, CCAFLOW_STDLIB=os.path.join(source, "stdlib"))
+    for knob in ("CCAFLOW_CRASH_AFTER_EFFECTS", "CCAFLOW_BATCH_SIZE"):
+        env.pop(knob, None)
+    env.update({k: str(v) for k, v in knobs.items()})
+    return env
+
+
+def call(ccaflow, args, cwd, env, expect=(0,)):
+    """Runs ccaflow; exits the script with its output when the status is not expected."""
+    p = subprocess.run([ccaflow] + args, cwd=cwd, env=env, capture_output=True, text=True)
+    if p.returncode not in expect:
+        sys.exit(f"FAIL: ccaflow {' '.join(args)} exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+    return p
+
+
+def snapshot(folder, db="run.db"):
+    """What must be identical between two runs of the same schedule: tasks, effects, the
+    lifecycle tables, the outbox records and the outbox files' bytes."""
+    con = sqlite3.connect(os.path.join(folder, db))
+    state = {
+        "tasks": con.execute("SELECT key, state, done, error FROM tasks ORDER BY id").fetchall(),
+        "effects": con.execute("SELECT task, account, kind, on_date FROM effects ORDER BY task, account").fetchall(),
+        "optouts": con.execute("SELECT account, kind, taken_on, fee_cents, rule FROM optouts ORDER BY account").fetchall(),
+        "requests": con.execute("SELECT account, type, effective_on, state, sent_on, file FROM requests ORDER BY id").fetchall(),
+        "responses": con.execute("SELECT account, type, accepted, reason, actual_on, disposition FROM responses "
+                                 "ORDER BY id").fetchall(),
+        "outbox records": con.execute("SELECT name, bytes, sha256 FROM outbox ORDER BY name").fetchall(),
+    }
+    con.close()
+    files = {}
+    root = os.path.join(folder, db + ".outbox")
+    for base, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(base, name)
+            with open(path, "rb") as f:
+                files[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
+    state["outbox files"] = files
+    return state
+
+
+def differences(want, got):
+    return [what for what in want if want[what] != got.get(what)]
+
+
+def response_814(answers, sender="SCE", receiver="CCA", control=77, date="20270504"):
+    """An X12 814 response file: answers are (account, accepted, actual date YYYY-MM-DD or
+    reject reason), all Connects, in one group."""
+    segments = [f"ISA*00*          *00*          *ZZ*{sender:<15}*ZZ*{receiver:<15}*{date[2:]}*0000*U*00401*{control:09}*0*P*>",
+                f"GS*GE*{sender}*{receiver}*{date}*0000*{control}*X*004010"]
+    for i, (account, accepted, value) in enumerate(answers, 1):
+        body = [f"ST*814*{i:04}", f"BGN*11*{sender}{i:04}*{date}", f"ASI*{'WQ' if accepted else 'U'}*021", f"REF*12*{account}"]
+        body.append(f"DTM*151*{value.replace('-', '')}" if accepted else f"REF*7G*{value}")
+        body.append(f"SE*{len(body) + 1}*{i:04}")
+        segments += body
+    segments += [f"GE*{len(answers)}*{control}", f"IEA*1*{control:09}"]
+    return "~\n".join(segments) + "~\n"
+
+
+def connects_in(request_file):
+    """(account, effective date YYYY-MM-DD) of each Connect in an outbox 814 request file."""
+    out, account, connect = [], None, False
+    for segment in open(request_file).read().replace("\n", "").split("~"):
+        parts = segment.split("*")
+        if parts[0] == "ST":
+            account, connect = None, False
+        elif parts[0] == "ASI":
+            connect = parts[2] == "021"
+        elif parts[0] == "REF" and parts[1] == "12":
+            account = parts[2]
+        elif parts[0] == "DTM" and parts[1] == "151" and connect and account:
+            d = parts[2]
+            out.append((account, f"{d[:4]}-{d[4:6]}-{d[6:]}"))
+    return out
