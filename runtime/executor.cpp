@@ -287,8 +287,7 @@ class Executor {
         return true;
       } catch (const sql::Error& e) {
         if (e.busy() || e.not_a_database()) throw;  // another writer, or a damaged file: nothing to record in it
-        error = e.disk_full() ? fmt::format("{} (the disk may be full: free space where {} is, then resume)", e.what(), store_.path())
-                              : e.what();
+        error = e.disk_full() ? fmt::format("{}: {}", e.what(), disk_full_hint(store_.path())) : e.what();
       } catch (const std::exception& e) {
         error = e.what();
       }
@@ -754,6 +753,7 @@ int create_run(const RunRequest& request, const CompileResult& compiled) {
   std::string creating = request.db + ".creating";
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((creating + suffix).c_str());
   bool ok = false;
+  int status = kInputError;
   try {
     std::optional<Store> store;
     store.emplace(Store::create(creating));
@@ -812,11 +812,13 @@ int create_run(const RunRequest& request, const CompileResult& compiled) {
     ok = true;
   } catch (const std::invalid_argument&) {
   } catch (const sql::Error& e) {
-    std::cerr << fmt::format("ccaflow: error: cannot create {}: {}\n", request.db, e.what());
+    std::string hint = e.disk_full() ? ": " + disk_full_hint(request.db, "run the same command again") : "";
+    std::cerr << fmt::format("ccaflow: error: cannot create {}: {}{}\n", request.db, e.what(), hint);
+    if (e.disk_full()) status = kTaskFailed;
   }
   if (ok) return kOk;
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((creating + suffix).c_str());
-  return kInputError;
+  return status;
 }
 
 }  // namespace

@@ -200,7 +200,7 @@ std::string summary(const std::map<std::string, int>& counts) {
 
 // An ingest whose transaction failed: nothing of it was applied.
 int ingest_failed(const std::string& db, const sql::Error& e) {
-  std::cerr << fmt::format("ccaflow: error: {}; nothing was ingested\n", describe_failure(db, e));
+  std::cerr << fmt::format("ccaflow: error: {}; nothing was ingested\n", describe_failure(db, e, "ingest the same file again"));
   return failure_status(e);
 }
 

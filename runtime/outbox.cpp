@@ -20,7 +20,7 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
   int error = errno;
-  std::string hint = error == ENOSPC || error == EDQUOT ? ": the disk is full; free space there and resume" : "";
+  std::string hint = error == ENOSPC || error == EDQUOT ? ": the disk is full: free space in the outbox's folder, then resume" : "";
   throw std::runtime_error(fmt::format("{} {}: {}{}", what, path, std::strerror(error), hint));
 }
 

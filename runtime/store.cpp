@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -67,12 +68,19 @@ bool has_sqlite_header(const std::string& path) {
 
 }  // namespace
 
-std::string describe_failure(const std::string& path, const sql::Error& error) {
+std::string describe_failure(const std::string& path, const sql::Error& error, const char* then) {
   if (error.not_a_database()) {
     return has_sqlite_header(path) ? damaged(path, error.what())
                                    : fmt::format("{} is not a ccaflow run database (not an SQLite file)", path);
   }
+  if (error.disk_full()) return fmt::format("{}: {}: {}", path, error.what(), disk_full_hint(path, then));
   return fmt::format("{}: {}", path, error.what());
+}
+
+std::string disk_full_hint(const std::string& path, const char* then) {
+  std::error_code ec;
+  std::filesystem::path folder = std::filesystem::absolute(path, ec).parent_path();
+  return fmt::format("if the disk is full, free space in {} (the run database and its outbox), then {}", folder.string(), then);
 }
 
 int failure_status(const sql::Error& error) {

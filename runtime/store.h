@@ -27,7 +27,10 @@ class SchemaError : public std::runtime_error {
 
 // What to tell the operator when SQLite fails on a run database: damage is named as such,
 // with what to do (ccaflow never repairs or starts over a run database).
-std::string describe_failure(const std::string& path, const sql::Error& error);
+// `then` is what to do once space is freed, when the disk was full.
+std::string describe_failure(const std::string& path, const sql::Error& error, const char* then = "resume");
+// What to free when a write failed for want of space.
+std::string disk_full_hint(const std::string& path, const char* then = "resume");
 // Exit status for such a failure: 4 for a busy or damaged database, else 3 (resumable).
 int failure_status(const sql::Error& error);
 

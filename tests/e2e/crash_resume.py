@@ -7,13 +7,14 @@ Batches commit every 7 effects (CCAFLOW_BATCH_SIZE=7), so the kills land on, bef
 after every commit boundary. Usage: crash_resume.py CCAFLOW SOURCE_DIR [MAX_K]
 """
 import datetime
-import hashlib
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runlib import differences, snapshot  # noqa: E402
 
 ccaflow, source = sys.argv[1], sys.argv[2]
 data = os.path.join(source, "tests", "e2e", "data", "crash")
@@ -51,43 +52,28 @@ def play(folder, crash=None):
     return kills
 
 
-def snapshot(folder):
-    db = sqlite3.connect(os.path.join(folder, "run.db"))
-    tasks = db.execute("SELECT key, state, done, error FROM tasks ORDER BY id").fetchall()
-    effects = db.execute("SELECT task, account, kind, on_date FROM effects ORDER BY task, account").fetchall()
-    outbox = db.execute("SELECT name, bytes, sha256 FROM outbox ORDER BY name").fetchall()
-    db.close()
-    files = {}
-    root = os.path.join(folder, "run.db.outbox")
-    for base, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(base, name)
-            files[os.path.relpath(path, root)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    return tasks, effects, outbox, files
-
-
 work = tempfile.mkdtemp(prefix="ccaflow_crash_")
 try:
     reference = os.path.join(work, "reference")
     os.mkdir(reference)
     play(reference)
     want = snapshot(reference)
-    assert all(state == "done" for _, state, _, _ in want[0]), "the reference run did not finish"
-    assert len(want[1]) > 0 and len(want[3]) == len(want[2]), "the reference run recorded no effects or lost a file"
-    biggest = max(done for _, _, done, _ in want[0])
+    assert all(state == "done" for _, state, _, _ in want["tasks"]), "the reference run did not finish"
+    assert want["effects"] and len(want["outbox files"]) == len(want["outbox records"]), \
+        "the reference run recorded no effects or lost a file"
+    biggest = max(done for _, _, done, _ in want["tasks"])
     max_k = int(sys.argv[3]) if len(sys.argv) > 3 else biggest + 1
     total_kills = 0
     for k in range(1, max_k + 1):
         folder = os.path.join(work, f"k{k}")
         os.mkdir(folder)
         kills = play(folder, crash=k)
-        got = snapshot(folder)
-        for what, a, b in zip(("tasks", "effects", "outbox records", "outbox files"), want, got):
-            if a != b:
-                sys.exit(f"FAIL: after kills at effect {k}, the {what} differ from the undisturbed run")
+        differ = differences(want, snapshot(folder))
+        if differ:
+            sys.exit(f"FAIL: after kills at effect {k}, the {', '.join(differ)} differ from the undisturbed run")
         total_kills += kills
         shutil.rmtree(folder)
-    print(f"{len(want[1])} effects, {len(want[3])} outbox files; killed at every k in 1..{max_k} "
+    print(f"{len(want['effects'])} effects, {len(want['outbox files'])} outbox files; killed at every k in 1..{max_k} "
           f"({total_kills} kills, batches of 7): identical to the undisturbed run")
     print("1 passed, 0 failed")
 finally:

@@ -54,4 +54,18 @@ expect_in err.txt "inner/up.flow:1:8: error: unexpected \`.\`, expected a name: 
 printf 'import "/etc/passwd"\n' > inner/abs.flow
 expect_exit 1 "an import of an absolute path" -- timeout 20 "$ccaflow" check inner/abs.flow
 expect_in err.txt "inner/abs.flow:1:8: error: unexpected \`\"/etc/passwd\"\`, expected a name: an import names a module" "absolute import diagnostic"
+# A workflow holds no commands and names no files to write: a template that looks like a
+# path, or shell, is only text in the mail merge; every file written is in the outbox.
+mkdir -p escape && cd escape
+cp "$source_dir"/tests/e2e/data/optouts/* .
+sed -i 's|template "t1"|template "../../../escaped; touch pwned; $(touch pwned2)"|' small.flow
+expect_exit 0 "a path-like template: first run" -- "$ccaflow" run small.flow --db run.db --as-of 2026-12-01
+"$ccaflow" approve jrc --db run.db --by ann >/dev/null 2>&1
+expect_exit 0 "a path-like template: the first notices go out" -- "$ccaflow" run small.flow --db run.db --as-of 2027-01-04
+written=$(find "$work" -newer small.flow -type f ! -path "*/run.db.outbox/*" ! -name "run.db*" ! -name "*.txt" | sort)
+[ -z "$written" ] && pass || fail "files written outside the outbox: $written"
+expect_in run.db.outbox/notices/business.opt_out.first.2027-01-04.csv ',../../../escaped; touch pwned; $(touch pwned2),cca,' "the template is text in the merge"
+bad_modes=$(find run.db.outbox -type d ! -perm 0700 -o -type f ! -perm 0600)
+[ -z "$bad_modes" ] && pass || fail "outbox entries not 0700/0600: $bad_modes"
+cd ..
 finish
