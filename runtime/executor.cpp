@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <map>
 #include <fmt/format.h>
 #include <iostream>
@@ -348,8 +349,8 @@ class Executor {
     }
     progress_.clear();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    bool complete = remaining(node, row) == 0;
-    std::vector<OutboxFile> files = outbox_files(node, row, complete);
+    bool complete = !any_remaining(node, row);
+    std::vector<OutboxFile> files = outbox_files(node, row, complete, work);
     for (const OutboxFile& f : files) outbox_.write(f.name, f.bytes);
     sql::Transaction t(store_.db());
     for (const OutboxFile& f : files) {
@@ -418,30 +419,26 @@ class Executor {
     for (const CycleInfo& c : phase.cycles) {
       due_cycle[static_cast<std::size_t>(c.cycle)] = c.windows.at(static_cast<std::size_t>(node.notice)).send <= as_of_;
     }
-    std::set<std::int64_t> switched;
+    // The accounts switched so far (after enrollment), sorted for look-up.
+    std::vector<std::int64_t> switched;
     bool per_account = !node.account_deps.empty();
     if (per_account) {
       auto s = store_.db().prepare("SELECT account FROM effects WHERE task = ?");
       for (int d : node.account_deps) {
         s.bind(1, d + 1);
-        while (s.step()) switched.insert(s.integer(0));
+        while (s.step()) switched.push_back(s.integer(0));
         s.reset();
       }
+      std::sort(switched.begin(), switched.end());
     }
-    // Accounts with a switch date of their own (an actual read, a move-in, a retried
-    // Connect) have windows of their own too, and count as switched from that date when
-    // no switch task switches them.
-    std::map<std::int64_t, std::pair<Date, std::string>> own;
-    {
-      auto d = store_.db().prepare("SELECT d.account, d.on_date, d.source FROM switch_dates d JOIN accounts a ON a.id = d.account "
-                                   "WHERE a.phase = ?");
-      d.bind(1, node.phase);
-      while (d.step()) own[d.integer(0)] = {parse_date(d.text(1)).value_or(as_of_), d.text(2)};
-    }
+    auto has_switched = [&](std::int64_t account) { return std::binary_search(switched.begin(), switched.end(), account); };
     // No notice after an account's opt-out has taken effect; pre-enrollment notices only to
-    // the accounts of the mass enrollment.
+    // the accounts of the mass enrollment. Accounts with a switch date of their own (an
+    // actual read, a move-in, a retried Connect) have windows of their own too, and count as
+    // switched from that date when no switch task switches them.
     auto s = store_.db().prepare(fmt::format(
-        "SELECT a.id, a.read_cycle FROM accounts a WHERE a.phase = ? {} AND NOT EXISTS "
+        "SELECT a.id, a.read_cycle, d.on_date FROM accounts a LEFT JOIN switch_dates d ON d.account = a.id "
+        "WHERE a.phase = ? {} AND NOT EXISTS "
         "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) AND NOT EXISTS "
         "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?) ORDER BY a.id",
         pre ? "AND a.origin = 'import'" : ""));
@@ -449,16 +446,15 @@ class Executor {
     while (s.step()) {
       std::int64_t account = s.integer(0);
       auto cycle = static_cast<std::size_t>(s.integer(1));
-      auto mine = own.find(account);
-      if (mine != own.end() && !pre) {
-        Date switch_on = mine->second.first;
-        if (per_account && !switched.contains(account) && switch_on > as_of_) continue;
+      if (!s.is_null(2) && !pre) {
+        Date switch_on = parse_date(s.text(2)).value_or(as_of_);
+        if (per_account && !has_switched(account) && switch_on > as_of_) continue;
         if (!own_send_due(node, static_cast<int>(cycle), switch_on)) continue;
         out.push_back({account, as_of_});
         continue;
       }
       if (cycle >= due_cycle.size() || !due_cycle[cycle]) continue;
-      if (per_account && !switched.contains(account)) continue;
+      if (per_account && !has_switched(account)) continue;
       out.push_back({account, as_of_});
     }
     return out;
@@ -489,9 +485,10 @@ class Executor {
     }
   }
 
-  // How many accounts could still get an effect from this task: those without one that
-  // have not opted out (and, after enrollment, whose Connect was not cancelled).
-  std::int64_t remaining(const TaskNode& node, const TaskRow& row) {
+  // Whether any account could still get an effect from this task: one without one that has
+  // not opted out (and, after enrollment, whose Connect was not cancelled). An existence
+  // test: while a task runs, the first such account is found at once.
+  bool any_remaining(const TaskNode& node, const TaskRow& row) {
     const char* opted_out =
         "(EXISTS (SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected') OR a.held IS NOT NULL)";
     const char* cancelled =
@@ -501,15 +498,15 @@ class Executor {
     std::string sql;
     if (node.kind == NodeKind::kSwitch) {
       int ccasr = graph_.find(fmt::format("{}.connect.c{:02}", model_.phases.at(static_cast<std::size_t>(node.phase)).id, node.cycle)) + 1;
-      sql = fmt::format("SELECT count(*) FROM effects c JOIN accounts a ON a.id = c.account WHERE c.task = {} AND NOT EXISTS "
+      sql = fmt::format("SELECT 1 FROM effects c JOIN accounts a ON a.id = c.account WHERE c.task = {} AND NOT EXISTS "
                         "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT EXISTS "
-                        "(SELECT 1 FROM responses p WHERE p.account = a.id AND p.type = 'connect' AND p.accepted = 0)",
+                        "(SELECT 1 FROM responses p WHERE p.account = a.id AND p.type = 'connect' AND p.accepted = 0) LIMIT 1",
                         ccasr, cancelled);
     } else {
       bool pre = node.kind == NodeKind::kNotice &&
                  model_.notices.at(static_cast<std::size_t>(node.notice)).decl->stage == ast::Stage::kPre;
-      sql = fmt::format("SELECT count(*) FROM accounts a WHERE a.phase = ?2 {} {} AND NOT EXISTS "
-                        "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT {}",
+      sql = fmt::format("SELECT 1 FROM accounts a WHERE a.phase = ?2 {} {} AND NOT EXISTS "
+                        "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT {} LIMIT 1",
                         node.kind == NodeKind::kCcasr ? "AND a.read_cycle = ?3" : "",
                         node.kind == NodeKind::kCcasr || pre ? "AND a.origin = 'import'" : "", opted_out, cancelled);
     }
@@ -517,8 +514,7 @@ class Executor {
     s.bind(1, row.id);
     if (node.kind != NodeKind::kSwitch) s.bind(2, node.phase);
     if (node.kind == NodeKind::kCcasr) s.bind(3, node.cycle);
-    s.step();
-    return s.integer(0);
+    return s.step();
   }
 
   // The files a task's recorded effects call for and the outbox does not hold yet: one
@@ -528,12 +524,45 @@ class Executor {
     std::int64_t rows;
   };
 
-  std::vector<OutboxFile> outbox_files(const TaskNode& node, const TaskRow& row, bool complete) {
+  std::vector<OutboxFile> outbox_files(const TaskNode& node, const TaskRow& row, bool complete, const std::vector<Work>& work) {
     std::vector<OutboxFile> files;
     if (node.kind == NodeKind::kNotice) {
       const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
-      // A date's file is (re)written whenever it does not hold every effect of that date:
-      // a batch that failed and was resumed on the same day adds to the day's mail merge.
+      auto merge_row = [&](sql::Statement& s, const std::string& date) {
+        MailMergeRow r;
+        r.account = AccountRow{s.integer(0), s.text(1), static_cast<int>(s.integer(2)), s.text(3), s.text(4), s.text(5),
+                               static_cast<int>(s.integer(6)), static_cast<int>(s.integer(7))};
+        r.notice = notice.id;
+        r.template_name = notice.decl->template_path.value_or("");
+        r.sender = notice.decl->sender.value_or("cca");
+        r.send = parse_date(date).value_or(as_of_);
+        return r;
+      };
+      // The usual day: the files hold every earlier effect and today's file is not written
+      // yet, so today's file is this batch's work (all of it dated today). The books are
+      // checked, not assumed: the effects recorded must be the files' rows plus this work.
+      std::int64_t in_files = store_.outbox_rows_of_task(row.id);
+      std::string today = format_date(as_of_);
+      std::string today_name = fmt::format("notices/{}.{}.csv", row.key, today);
+      if (in_files == row.done) return files;  // nothing new, nothing missing
+      if (in_files + static_cast<std::int64_t>(work.size()) == row.done && !store_.outbox_rows(today_name)) {
+        std::vector<MailMergeRow> rows;
+        rows.reserve(work.size());
+        auto s = store_.db().prepare("SELECT id, account, customer_class, rate_schedule, city, county, read_cycle, flags "
+                                     "FROM accounts WHERE id = ?");
+        for (const Work& w : work) {
+          s.bind(1, w.account);
+          if (!s.step()) throw std::runtime_error(fmt::format("account {} of {} is not in the run", w.account, row.key));
+          rows.push_back(merge_row(s, today));
+          s.reset();
+        }
+        auto n = static_cast<std::int64_t>(rows.size());
+        files.push_back({today_name, mail_merge_csv(rows), n});
+        return files;
+      }
+      // Otherwise (a batch killed before its file was written, and resumed, perhaps on a
+      // later day) a date's file is (re)written whenever it does not hold every effect of
+      // that date: a resumed batch adds to the day's mail merge.
       std::vector<std::pair<std::string, std::int64_t>> dates;
       auto d = store_.db().prepare("SELECT on_date, count(*) FROM effects WHERE task = ? GROUP BY on_date ORDER BY on_date");
       d.bind(1, row.id);
@@ -546,16 +575,7 @@ class Executor {
             "SELECT a.id, a.account, a.customer_class, a.rate_schedule, a.city, a.county, a.read_cycle, a.flags "
             "FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? AND e.on_date = ? ORDER BY a.id");
         s.bind(1, row.id).bind(2, date);
-        while (s.step()) {
-          MailMergeRow r;
-          r.account = AccountRow{s.integer(0), s.text(1), static_cast<int>(s.integer(2)), s.text(3), s.text(4), s.text(5),
-                                 static_cast<int>(s.integer(6)), static_cast<int>(s.integer(7))};
-          r.notice = notice.id;
-          r.template_name = notice.decl->template_path.value_or("");
-          r.sender = notice.decl->sender.value_or("cca");
-          r.send = parse_date(date).value_or(as_of_);
-          rows.push_back(std::move(r));
-        }
+        while (s.step()) rows.push_back(merge_row(s, date));
         auto n = static_cast<std::int64_t>(rows.size());
         files.push_back({name, mail_merge_csv(rows), n});
       }

@@ -315,6 +315,13 @@ void Store::record_outbox(const std::string& name, std::optional<int> task, std:
       .bind(1, name).bind(2, task).bind(3, rows).bind(4, bytes).bind(5, sha256).bind(6, now_text()).run();
 }
 
+std::int64_t Store::outbox_rows_of_task(int task) {
+  auto s = db_.prepare("SELECT coalesce(sum(rows), 0) FROM outbox WHERE task = ?");
+  s.bind(1, task);
+  s.step();
+  return s.integer(0);
+}
+
 std::optional<std::int64_t> Store::outbox_rows(const std::string& name) {
   auto s = db_.prepare("SELECT rows FROM outbox WHERE name = ?");
   s.bind(1, name);

@@ -104,6 +104,8 @@ class Store {
                      const std::string& sha256);
   // How many rows the outbox file was written with, if it was.
   std::optional<std::int64_t> outbox_rows(const std::string& name);
+  // The rows of every outbox file a task has written.
+  std::int64_t outbox_rows_of_task(int task);
 
  private:
   Store(std::string path, sql::Database db) : path_(std::move(path)), db_(std::move(db)) {}
