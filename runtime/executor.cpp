@@ -330,7 +330,8 @@ class Executor {
       row.state = TaskState::kRunning;
       ++row.attempts;
     }
-    std::vector<Work> work = select_work(node, row);
+    bool skipped = false;
+    std::vector<Work> work = select_work(node, row, skipped);
     const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
     auto started = std::chrono::steady_clock::now();
@@ -349,7 +350,9 @@ class Executor {
     }
     progress_.clear();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    bool complete = !any_remaining(node, row);
+    // When the selection passed over no account, every account it could find now has its
+    // effect, so none remains (any_remaining looks among those accounts).
+    bool complete = !skipped || !any_remaining(node, row);
     std::vector<OutboxFile> files = outbox_files(node, row, complete, work);
     for (const OutboxFile& f : files) outbox_.write(f.name, f.bytes);
     sql::Transaction t(store_.db());
@@ -377,7 +380,8 @@ class Executor {
   }
 
   // Accounts of the task with no effect yet that are due by the as-of date, in account order.
-  std::vector<Work> select_work(const TaskNode& node, const TaskRow& row) {
+  // `skipped` tells whether the query passed over any account as not due yet.
+  std::vector<Work> select_work(const TaskNode& node, const TaskRow& row, bool& skipped) {
     std::vector<Work> out;
     const PhaseInfo& phase = model_.phases.at(static_cast<std::size_t>(node.phase));
     if (node.kind == NodeKind::kSwitch) {
@@ -396,6 +400,7 @@ class Executor {
       while (s.step()) {
         Date on = s.is_null(1) ? read : parse_date(s.text(1)).value_or(read);
         if (on <= as_of_) out.push_back({s.integer(0), on});
+        else skipped = true;
       }
       return out;
     }
@@ -412,7 +417,10 @@ class Executor {
     }
     // A notice goes out on business days only, to each account once its read cycle's
     // window has opened (and, after enrollment, once that account has switched).
-    if (!model_.calendar.is_business_day(as_of_)) return out;
+    if (!model_.calendar.is_business_day(as_of_)) {
+      skipped = true;
+      return out;
+    }
     const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
     bool pre = notice.decl->stage == ast::Stage::kPre;
     std::vector<bool> due_cycle(phase.cycles.size() + 1, false);
@@ -436,27 +444,31 @@ class Executor {
     // the accounts of the mass enrollment. Accounts with a switch date of their own (an
     // actual read, a move-in, a retried Connect) have windows of their own too, and count as
     // switched from that date when no switch task switches them.
+    // Sorted by account below (cheaper than asking SQLite to sort).
     auto s = store_.db().prepare(fmt::format(
-        "SELECT a.id, a.read_cycle, d.on_date FROM accounts a LEFT JOIN switch_dates d ON d.account = a.id "
+        "SELECT a.id, a.read_cycle, {} FROM accounts a {} "
         "WHERE a.phase = ? {} AND NOT EXISTS "
         "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) AND NOT EXISTS "
-        "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?) ORDER BY a.id",
+        "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?)",
+        pre ? "NULL" : "d.on_date", pre ? "" : "LEFT JOIN switch_dates d ON d.account = a.id",
         pre ? "AND a.origin = 'import'" : ""));
     s.bind(1, node.phase).bind(2, row.id).bind(3, format_date(as_of_));
     while (s.step()) {
       std::int64_t account = s.integer(0);
       auto cycle = static_cast<std::size_t>(s.integer(1));
-      if (!s.is_null(2) && !pre) {
+      if (!s.is_null(2)) {
         Date switch_on = parse_date(s.text(2)).value_or(as_of_);
-        if (per_account && !has_switched(account) && switch_on > as_of_) continue;
-        if (!own_send_due(node, static_cast<int>(cycle), switch_on)) continue;
-        out.push_back({account, as_of_});
+        bool due = (!per_account || has_switched(account) || switch_on <= as_of_) &&
+                   own_send_due(node, static_cast<int>(cycle), switch_on);
+        if (due) out.push_back({account, as_of_});
+        else skipped = true;
         continue;
       }
-      if (cycle >= due_cycle.size() || !due_cycle[cycle]) continue;
-      if (per_account && !has_switched(account)) continue;
-      out.push_back({account, as_of_});
+      bool due = cycle < due_cycle.size() && due_cycle[cycle] && (!per_account || has_switched(account));
+      if (due) out.push_back({account, as_of_});
+      else skipped = true;
     }
+    std::sort(out.begin(), out.end(), [](const Work& a, const Work& b) { return a.account < b.account; });
     return out;
   }
 
@@ -528,36 +540,33 @@ class Executor {
     std::vector<OutboxFile> files;
     if (node.kind == NodeKind::kNotice) {
       const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
-      auto merge_row = [&](sql::Statement& s, const std::string& date) {
-        MailMergeRow r;
-        r.account = AccountRow{s.integer(0), s.text(1), static_cast<int>(s.integer(2)), s.text(3), s.text(4), s.text(5),
-                               static_cast<int>(s.integer(6)), static_cast<int>(s.integer(7))};
-        r.notice = notice.id;
-        r.template_name = notice.decl->template_path.value_or("");
-        r.sender = notice.decl->sender.value_or("cca");
-        r.send = parse_date(date).value_or(as_of_);
-        return r;
+      auto merge_for = [&](Date send) {
+        return MailMerge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), send);
+      };
+      // Columns 0..5 of `s`: account, customer_class, rate_schedule, city, county, read_cycle.
+      auto add = [](MailMerge& merge, const sql::Statement& s) {
+        merge.add(s.view(0), static_cast<int>(s.integer(1)), s.view(2), s.view(3), s.view(4), static_cast<int>(s.integer(5)));
       };
       // The usual day: the files hold every earlier effect and today's file is not written
       // yet, so today's file is this batch's work (all of it dated today). The books are
       // checked, not assumed: the effects recorded must be the files' rows plus this work.
       std::int64_t in_files = store_.outbox_rows_of_task(row.id);
-      std::string today = format_date(as_of_);
-      std::string today_name = fmt::format("notices/{}.{}.csv", row.key, today);
       if (in_files == row.done) return files;  // nothing new, nothing missing
+      std::string today_name = fmt::format("notices/{}.{}.csv", row.key, format_date(as_of_));
       if (in_files + static_cast<std::int64_t>(work.size()) == row.done && !store_.outbox_rows(today_name)) {
-        std::vector<MailMergeRow> rows;
-        rows.reserve(work.size());
-        auto s = store_.db().prepare("SELECT id, account, customer_class, rate_schedule, city, county, read_cycle, flags "
+        MailMerge merge = merge_for(as_of_);
+        sql::Transaction read(store_.db());  // one read transaction, not one per look-up
+        auto s = store_.db().prepare("SELECT account, customer_class, rate_schedule, city, county, read_cycle "
                                      "FROM accounts WHERE id = ?");
         for (const Work& w : work) {
           s.bind(1, w.account);
           if (!s.step()) throw std::runtime_error(fmt::format("account {} of {} is not in the run", w.account, row.key));
-          rows.push_back(merge_row(s, today));
+          add(merge, s);
           s.reset();
         }
-        auto n = static_cast<std::int64_t>(rows.size());
-        files.push_back({today_name, mail_merge_csv(rows), n});
+        read.commit();
+        std::int64_t n = merge.rows();
+        files.push_back({today_name, merge.take(), n});
         return files;
       }
       // Otherwise (a batch killed before its file was written, and resumed, perhaps on a
@@ -570,14 +579,14 @@ class Executor {
       for (const auto& [date, count] : dates) {
         std::string name = fmt::format("notices/{}.{}.csv", row.key, date);
         if (store_.outbox_rows(name) == count) continue;
-        std::vector<MailMergeRow> rows;
+        MailMerge merge = merge_for(parse_date(date).value_or(as_of_));
         auto s = store_.db().prepare(
-            "SELECT a.id, a.account, a.customer_class, a.rate_schedule, a.city, a.county, a.read_cycle, a.flags "
+            "SELECT a.account, a.customer_class, a.rate_schedule, a.city, a.county, a.read_cycle "
             "FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? AND e.on_date = ? ORDER BY a.id");
         s.bind(1, row.id).bind(2, date);
-        while (s.step()) rows.push_back(merge_row(s, date));
-        auto n = static_cast<std::int64_t>(rows.size());
-        files.push_back({name, mail_merge_csv(rows), n});
+        while (s.step()) add(merge, s);
+        std::int64_t n = merge.rows();
+        files.push_back({name, merge.take(), n});
       }
     } else if (node.kind == NodeKind::kCcasr && complete && row.done > 0) {
       std::string name = fmt::format("ccasr/{}.814", row.key);

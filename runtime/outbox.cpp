@@ -44,14 +44,18 @@ void write_all(int fd, const std::string& bytes, const std::string& path) {
   }
 }
 
-std::string csv_field(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
-  std::string out = "\"";
+// Appends one CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
+void append_field(std::string& out, std::string_view value) {
+  if (value.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += value;
+    return;
+  }
+  out += '"';
   for (char c : value) {
     if (c == '"') out += '"';
     out += c;
   }
-  return out + "\"";
+  out += '"';
 }
 
 std::string yymmdd(Date d) { return format_date(d).substr(2, 2) + format_date(d).substr(5, 2) + format_date(d).substr(8, 2); }
@@ -101,16 +105,28 @@ std::optional<Ccasr814::Type> ccasr_type_named(std::string_view name) {
   return std::nullopt;
 }
 
-std::string mail_merge_csv(const std::vector<MailMergeRow>& rows) {
-  std::string out = "account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n";
-  for (const MailMergeRow& r : rows) {
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{}\r\n", csv_field(r.account.account),
-                       customer_class_name(static_cast<CustomerClass>(r.account.customer_class)),
-                       csv_field(r.account.rate_schedule), csv_field(r.account.city), csv_field(r.account.county),
-                       r.account.read_cycle, csv_field(r.notice), csv_field(r.template_name), r.sender,
-                       format_date(r.send));
+MailMerge::MailMerge(std::string_view notice, std::string_view template_name, std::string_view sender, Date send)
+    : out_("account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n") {
+  for (std::string_view field : {notice, template_name, sender}) {
+    tail_ += ',';
+    append_field(tail_, field);
   }
-  return out;
+  tail_ += ',' + format_date(send) + "\r\n";
+}
+
+void MailMerge::add(std::string_view account, int customer_class, std::string_view rate_schedule, std::string_view city,
+                    std::string_view county, int read_cycle) {
+  append_field(out_, account);
+  out_ += ',';
+  out_ += customer_class_name(static_cast<CustomerClass>(customer_class));
+  for (std::string_view field : {rate_schedule, city, county}) {
+    out_ += ',';
+    append_field(out_, field);
+  }
+  out_ += ',';
+  out_ += std::to_string(read_cycle);
+  out_ += tail_;
+  ++rows_;
 }
 
 std::string x12_814(const Ccasr814& b) {

@@ -30,12 +30,22 @@ class DiskOutbox : public Outbox {
 };
 
 // One row of a notice's mail merge.
-struct MailMergeRow {
-  AccountRow account;
-  std::string notice, template_name, sender;
-  Date send{};
+// One notice's mail merge for one send date, built a line at a time: every line names the
+// account and its service, then the notice, template, sender and date (the same on every
+// line of a file).
+class MailMerge {
+ public:
+  MailMerge(std::string_view notice, std::string_view template_name, std::string_view sender, Date send);
+  void add(std::string_view account, int customer_class, std::string_view rate_schedule, std::string_view city,
+           std::string_view county, int read_cycle);
+  std::int64_t rows() const { return rows_; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string tail_;  // ",notice,template,sender,send_date\r\n"
+  std::string out_;
+  std::int64_t rows_ = 0;
 };
-std::string mail_merge_csv(const std::vector<MailMergeRow>& rows);
 
 // The parties and dates of one Connect CCASR batch, one 814 transaction per account.
 // The CCA sends the request to the utility.

@@ -49,15 +49,15 @@ TEST(X12, OneTransactionPerAccountWithCountsAndControlNumbers) {
 }
 
 TEST(MailMerge, QuotesFieldsThatNeedIt) {
-  MailMergeRow r;
-  r.account = AccountRow{1, "A\"1", 0, "D", "Rancho Palos Verdes, unincorporated", "Los Angeles", 3, 0};
-  r.notice = "opt_out.first";
-  r.template_name = "t1";
-  r.sender = "cca";
-  r.send = *parse_date("2027-01-04");
-  EXPECT_EQ(mail_merge_csv({r}),
+  MailMerge merge("opt_out.first", "letters/t1, \"plain\"", "cca", *parse_date("2027-01-04"));
+  merge.add("A\"1", 0, "D", "Rancho Palos Verdes, unincorporated", "Los Angeles", 3);
+  merge.add("A2", 4, "TC-1", "Oxnard", "Ventura", 21);
+  EXPECT_EQ(merge.rows(), 2);
+  EXPECT_EQ(merge.take(),
             "account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n"
-            "\"A\"\"1\",residential,D,\"Rancho Palos Verdes, unincorporated\",Los Angeles,3,opt_out.first,t1,cca,2027-01-04\r\n");
+            "\"A\"\"1\",residential,D,\"Rancho Palos Verdes, unincorporated\",Los Angeles,3,opt_out.first,"
+            "\"letters/t1, \"\"plain\"\"\",cca,2027-01-04\r\n"
+            "A2,municipal,TC-1,Oxnard,Ventura,21,opt_out.first,\"letters/t1, \"\"plain\"\"\",cca,2027-01-04\r\n");
 }
 
 TEST(DiskOutbox, WritesWholeFilesWithPrivateModes) {

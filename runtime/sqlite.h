@@ -75,6 +75,11 @@ class Statement {
 
   std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::string text(int column) const;
+  // The column's text without a copy; valid until the next step, reset or finalize.
+  std::string_view view(int column) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return p == nullptr ? std::string_view() : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+  }
   bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
  private:
