@@ -30,10 +30,10 @@ int approve_gate(const std::string& db, const std::string& task, const std::stri
 
 // Test knobs, read from the environment: CCAFLOW_CRASH_AFTER_EFFECTS=N kills the process
 // (SIGKILL, no cleanup) once it has recorded N effects; CCAFLOW_BATCH_SIZE=N commits every
-// N effects (default 50,000).
+// N effects (default 10,000: a kill loses at most that much work).
 struct RunKnobs {
   long crash_after_effects = 0;
-  long batch_size = 50000;
+  long batch_size = 10000;
   static RunKnobs from_environment();
 };
 
