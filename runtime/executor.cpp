@@ -427,19 +427,22 @@ class Executor {
     for (const CycleInfo& c : phase.cycles) {
       due_cycle[static_cast<std::size_t>(c.cycle)] = c.windows.at(static_cast<std::size_t>(node.notice)).send <= as_of_;
     }
-    // The accounts switched so far (after enrollment), sorted for look-up.
-    std::vector<std::int64_t> switched;
+    // After enrollment, an account waits for its own switch: its cycle's switch task's effect.
+    // Looked up only for accounts that could be due, once the cheaper tests pass.
     bool per_account = !node.account_deps.empty();
-    if (per_account) {
-      auto s = store_.db().prepare("SELECT account FROM effects WHERE task = ?");
-      for (int d : node.account_deps) {
-        s.bind(1, d + 1);
-        while (s.step()) switched.push_back(s.integer(0));
-        s.reset();
-      }
-      std::sort(switched.begin(), switched.end());
+    std::vector<int> switch_task(due_cycle.size(), 0);  // read cycle -> its switch task's id
+    for (int d : node.account_deps) {
+      auto cycle = static_cast<std::size_t>(graph_.nodes().at(static_cast<std::size_t>(d)).cycle);
+      if (cycle < switch_task.size()) switch_task[cycle] = d + 1;
     }
-    auto has_switched = [&](std::int64_t account) { return std::binary_search(switched.begin(), switched.end(), account); };
+    auto probe = store_.db().prepare("SELECT 1 FROM effects WHERE task = ? AND account = ?");
+    auto has_switched = [&](std::int64_t account, std::size_t cycle) {
+      if (cycle >= switch_task.size() || switch_task[cycle] == 0) return false;
+      probe.bind(1, switch_task[cycle]).bind(2, account);
+      bool found = probe.step();
+      probe.reset();
+      return found;
+    };
     // No notice after an account's opt-out has taken effect; pre-enrollment notices only to
     // the accounts of the mass enrollment. Accounts with a switch date of their own (an
     // actual read, a move-in, a retried Connect) have windows of their own too, and count as
@@ -458,13 +461,13 @@ class Executor {
       auto cycle = static_cast<std::size_t>(s.integer(1));
       if (!s.is_null(2)) {
         Date switch_on = parse_date(s.text(2)).value_or(as_of_);
-        bool due = (!per_account || has_switched(account) || switch_on <= as_of_) &&
+        bool due = (!per_account || switch_on <= as_of_ || has_switched(account, cycle)) &&
                    own_send_due(node, static_cast<int>(cycle), switch_on);
         if (due) out.push_back({account, as_of_});
         else skipped = true;
         continue;
       }
-      bool due = cycle < due_cycle.size() && due_cycle[cycle] && (!per_account || has_switched(account));
+      bool due = cycle < due_cycle.size() && due_cycle[cycle] && (!per_account || has_switched(account, cycle));
       if (due) out.push_back({account, as_of_});
       else skipped = true;
     }
