@@ -36,24 +36,14 @@ def grow(folder, size):
 
 
 def schedule_for(folder):
-    plan = json.loads(runlib.call(ccaflow, ["plan", "territory.flow", "--customers", "customers.csv", "--format", "json"],
-                                  folder, env).stdout)
-    notices = [t for t in plan["tasks"] if t["kind"] == "notice"]
-    first = datetime.date.fromisoformat(min(t["earliest"] for t in notices))
-    last = datetime.date.fromisoformat(max(t["latest"] for t in notices)) + datetime.timedelta(days=7)
-    trickle = {}
-    for line in open(os.path.join(folder, "optouts.csv")).read().splitlines()[1:]:
-        trickle.setdefault(datetime.date.fromisoformat(line.split(",")[1]), []).append(line)
+    first, last = runlib.notice_span(ccaflow, folder, env)
+    trickle = runlib.OptoutTrickle(folder)
     steps = [["run", "territory.flow", "--db", "run.db", "--customers", "customers.csv",
               "--as-of", (first - datetime.timedelta(days=1)).isoformat()]]
-    day, pending = first, sorted(trickle)
-    while day <= last:  # weekly, as an operator catching up would
-        arrived = [d for d in pending if d <= day]
-        if arrived:
-            pending = [d for d in pending if d > day]
-            name = f"optouts.{day}.csv"
-            with open(os.path.join(folder, name), "w") as f:
-                f.write("account,received_on,channel\n" + "".join(line + "\n" for d in arrived for line in trickle[d]))
+    day = first
+    while day <= last + datetime.timedelta(days=7):  # weekly, as an operator catching up would
+        name = trickle.arrived_by(day)
+        if name:
             steps.append(["ingest", "optouts", name, "--db", "run.db", "--as-of", day.isoformat()])
         steps.append(["run", "territory.flow", "--db", "run.db", "--as-of", day.isoformat()])
         day += datetime.timedelta(days=7)

@@ -1,6 +1,8 @@
 """Helpers shared by the end-to-end scripts that drive whole runs: calling the real binary,
 a run's comparable state, and X12 814 response files as the utility would send them."""
+import datetime
 import hashlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -82,3 +84,35 @@ def connects_in(request_file):
             d = parts[2]
             out.append((account, f"{d[:4]}-{d[4:6]}-{d[6:]}"))
     return out
+
+
+def notice_span(ccaflow, folder, env):
+    """The first and last days of the territory's notice windows, from its plan."""
+    plan = json.loads(call(ccaflow, ["plan", "territory.flow", "--customers", "customers.csv", "--format", "json"],
+                           folder, env).stdout)
+    notices = [t for t in plan["tasks"] if t["kind"] == "notice"]
+    return (datetime.date.fromisoformat(min(t["earliest"] for t in notices)),
+            datetime.date.fromisoformat(max(t["latest"] for t in notices)))
+
+
+class OptoutTrickle:
+    """The generator's opt-out trickle (optouts.csv in `folder`), handed over as it arrives."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.by_day = {}
+        for line in open(os.path.join(folder, "optouts.csv")).read().splitlines()[1:]:
+            self.by_day.setdefault(datetime.date.fromisoformat(line.split(",")[1]), []).append(line)
+        self.pending = sorted(self.by_day)
+
+    def arrived_by(self, day):
+        """Writes the opt-outs received by `day` and not handed over yet to optouts.DAY.csv
+        and returns that name, or None when none arrived."""
+        arrived = [d for d in self.pending if d <= day]
+        if not arrived:
+            return None
+        self.pending = [d for d in self.pending if d > day]
+        name = f"optouts.{day}.csv"
+        with open(os.path.join(self.folder, name), "w") as f:
+            f.write("account,received_on,channel\n" + "".join(line + "\n" for d in arrived for line in self.by_day[d]))
+        return name

@@ -19,7 +19,6 @@ equal the undisturbed run's.
 """
 import argparse
 import datetime
-import json
 import os
 import random
 import shutil
@@ -81,14 +80,8 @@ def responses_for(request_file, control):
 
 def reference(folder):
     """Runs the schedule undisturbed and returns it as a list of commands with their times."""
-    plan = json.loads(runlib.call(ccaflow, ["plan", "territory.flow", "--customers", "customers.csv", "--format", "json"],
-                                  folder, env).stdout)
-    notices = [t for t in plan["tasks"] if t["kind"] == "notice"]
-    first = datetime.date.fromisoformat(min(t["earliest"] for t in notices))
-    last = datetime.date.fromisoformat(max(t["latest"] for t in notices))
-    trickle = {}
-    for line in open(os.path.join(folder, "optouts.csv")).read().splitlines()[1:]:
-        trickle.setdefault(datetime.date.fromisoformat(line.split(",")[1]), []).append(line)
+    first, last = runlib.notice_span(ccaflow, folder, env)
+    trickle = runlib.OptoutTrickle(folder)
     schedule = []
 
     def step(kind, command):
@@ -98,15 +91,11 @@ def reference(folder):
 
     step("create", ["run", "territory.flow", "--db", "run.db", "--customers", "customers.csv",
                     "--as-of", (first - datetime.timedelta(days=1)).isoformat()])
-    pending, answered, control = sorted(trickle), set(), 100
+    answered, control = set(), 100
     ccasr = os.path.join(folder, "run.db.outbox", "ccasr")
     for day in business_days(first, last):
-        arrived = [d for d in pending if d <= day]
-        if arrived:
-            pending = [d for d in pending if d > day]
-            name = f"optouts.{day}.csv"
-            with open(os.path.join(folder, name), "w") as f:
-                f.write("account,received_on,channel\n" + "".join(line + "\n" for d in arrived for line in trickle[d]))
+        name = trickle.arrived_by(day)
+        if name:
             step("ingest", ["ingest", "optouts", name, "--db", "run.db", "--as-of", day.isoformat()])
         for batch in sorted(os.listdir(ccasr)) if os.path.isdir(ccasr) else []:
             if batch in answered:
