@@ -422,54 +422,95 @@ class Executor {
       return out;
     }
     const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
-    bool pre = notice.decl->stage == ast::Stage::kPre;
     std::vector<bool> due_cycle(phase.cycles.size() + 1, false);
     for (const CycleInfo& c : phase.cycles) {
       due_cycle[static_cast<std::size_t>(c.cycle)] = c.windows.at(static_cast<std::size_t>(node.notice)).send <= as_of_;
     }
-    // After enrollment, an account waits for its own switch: its cycle's switch task's effect.
-    // Looked up only for accounts that could be due, once the cheaper tests pass.
-    bool per_account = !node.account_deps.empty();
-    std::vector<int> switch_task(due_cycle.size(), 0);  // read cycle -> its switch task's id
-    for (int d : node.account_deps) {
-      auto cycle = static_cast<std::size_t>(graph_.nodes().at(static_cast<std::size_t>(d)).cycle);
-      if (cycle < switch_task.size()) switch_task[cycle] = d + 1;
+    if (notice.decl->stage != ast::Stage::kPre) {
+      skipped = true;  // accounts not switched yet are not even looked at
+      return select_after_switch(node, row, due_cycle);
     }
-    auto probe = store_.db().prepare("SELECT 1 FROM effects WHERE task = ? AND account = ?");
-    auto has_switched = [&](std::int64_t account, std::size_t cycle) {
-      if (cycle >= switch_task.size() || switch_task[cycle] == 0) return false;
-      probe.bind(1, switch_task[cycle]).bind(2, account);
-      bool found = probe.step();
-      probe.reset();
-      return found;
-    };
-    // No notice after an account's opt-out has taken effect; pre-enrollment notices only to
-    // the accounts of the mass enrollment. Accounts with a switch date of their own (an
-    // actual read, a move-in, a retried Connect) have windows of their own too, and count as
-    // switched from that date when no switch task switches them.
+    // Before enrollment: the accounts of the mass enrollment that have not opted out.
     // Sorted by account below (cheaper than asking SQLite to sort).
-    auto s = store_.db().prepare(fmt::format(
-        "SELECT a.id, a.read_cycle, {} FROM accounts a {} "
-        "WHERE a.phase = ? {} AND NOT EXISTS "
+    auto s = store_.db().prepare(
+        "SELECT a.id, a.read_cycle FROM accounts a WHERE a.phase = ? AND a.origin = 'import' AND NOT EXISTS "
         "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) AND NOT EXISTS "
-        "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?)",
-        pre ? "NULL" : "d.on_date", pre ? "" : "LEFT JOIN switch_dates d ON d.account = a.id",
-        pre ? "AND a.origin = 'import'" : ""));
+        "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?)");
     s.bind(1, node.phase).bind(2, row.id).bind(3, format_date(as_of_));
     while (s.step()) {
-      std::int64_t account = s.integer(0);
       auto cycle = static_cast<std::size_t>(s.integer(1));
-      if (!s.is_null(2)) {
-        Date switch_on = parse_date(s.text(2)).value_or(as_of_);
-        bool due = (!per_account || switch_on <= as_of_ || has_switched(account, cycle)) &&
-                   own_send_due(node, static_cast<int>(cycle), switch_on);
-        if (due) out.push_back({account, as_of_});
-        else skipped = true;
-        continue;
-      }
-      bool due = cycle < due_cycle.size() && due_cycle[cycle] && (!per_account || has_switched(account, cycle));
-      if (due) out.push_back({account, as_of_});
+      if (cycle < due_cycle.size() && due_cycle[cycle]) out.push_back({s.integer(0), as_of_});
       else skipped = true;
+    }
+    std::sort(out.begin(), out.end(), [](const Work& a, const Work& b) { return a.account < b.account; });
+    return out;
+  }
+
+  // After enrollment a notice goes to an account once it has switched (its cycle's switch
+  // task holds its effect) and its cycle's window has opened. Read from the switch effects
+  // of the cycles whose windows are open, in account order, beside the accounts this notice
+  // already went to and the opt-outs in force: sorted runs read in order, not a look-up per
+  // account of the phase. Accounts with a switch date of their own (an actual read that
+  // differs from the schedule, a retried Connect, a move-in: few) have windows of their own,
+  // and count as switched from that date when no switch task switches them.
+  std::vector<Work> select_after_switch(const TaskNode& node, const TaskRow& row, const std::vector<bool>& due_cycle) {
+    auto sorted_accounts = [&](sql::Statement s) {
+      std::vector<std::int64_t> out;
+      while (s.step()) out.push_back(s.integer(0));
+      std::sort(out.begin(), out.end());
+      return out;
+    };
+    auto contains = [](const std::vector<std::int64_t>& sorted, std::int64_t account) {
+      return std::binary_search(sorted.begin(), sorted.end(), account);
+    };
+    std::vector<std::int64_t> sent = sorted_accounts(std::move(store_.db().prepare(
+        "SELECT account FROM effects WHERE task = ?").bind(1, row.id)));
+    std::vector<std::int64_t> opted_out = sorted_accounts(std::move(store_.db().prepare(
+        "SELECT account FROM optouts WHERE kind <> 'rejected' AND taken_on <= ?").bind(1, format_date(as_of_))));
+    struct Own {
+      std::int64_t account;
+      int cycle;
+      Date switch_on;
+    };
+    std::vector<Own> own;
+    std::vector<std::int64_t> own_accounts;  // sorted
+    auto d = store_.db().prepare("SELECT d.account, a.read_cycle, d.on_date FROM switch_dates d JOIN accounts a ON a.id = d.account "
+                                 "WHERE a.phase = ? ORDER BY d.account");
+    d.bind(1, node.phase);
+    while (d.step()) {
+      own.push_back({d.integer(0), static_cast<int>(d.integer(1)), parse_date(d.text(2)).value_or(as_of_)});
+      own_accounts.push_back(own.back().account);
+    }
+    std::vector<int> switch_task(due_cycle.size(), 0);  // read cycle -> its switch task's id
+    for (int dep : node.account_deps) {
+      auto cycle = static_cast<std::size_t>(graph_.nodes().at(static_cast<std::size_t>(dep)).cycle);
+      if (cycle < switch_task.size()) switch_task[cycle] = dep + 1;
+    }
+
+    std::vector<Work> out;
+    auto switched = store_.db().prepare("SELECT account FROM effects WHERE task = ?");
+    for (std::size_t cycle = 0; cycle < switch_task.size(); ++cycle) {
+      if (!due_cycle[cycle] || switch_task[cycle] == 0) continue;
+      switched.bind(1, switch_task[cycle]);
+      while (switched.step()) {
+        std::int64_t account = switched.integer(0);
+        if (!contains(sent, account) && !contains(opted_out, account) && !contains(own_accounts, account)) {
+          out.push_back({account, as_of_});
+        }
+      }
+      switched.reset();
+    }
+    auto probe = store_.db().prepare("SELECT 1 FROM effects WHERE task = ? AND account = ?");
+    for (const Own& o : own) {
+      if (contains(sent, o.account) || contains(opted_out, o.account)) continue;
+      auto cycle = static_cast<std::size_t>(o.cycle);
+      bool switched_here = false;
+      if (o.switch_on > as_of_ && cycle < switch_task.size() && switch_task[cycle] != 0) {
+        probe.bind(1, switch_task[cycle]).bind(2, o.account);
+        switched_here = probe.step();
+        probe.reset();
+      }
+      if ((o.switch_on <= as_of_ || switched_here) && own_send_due(node, o.cycle, o.switch_on)) out.push_back({o.account, as_of_});
     }
     std::sort(out.begin(), out.end(), [](const Work& a, const Work& b) { return a.account < b.account; });
     return out;
