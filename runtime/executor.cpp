@@ -430,20 +430,42 @@ class Executor {
       skipped = true;  // accounts not switched yet are not even looked at
       return select_after_switch(node, row, due_cycle);
     }
-    // Before enrollment: the accounts of the mass enrollment that have not opted out.
-    // Sorted by account below (cheaper than asking SQLite to sort).
-    auto s = store_.db().prepare(
-        "SELECT a.id, a.read_cycle FROM accounts a WHERE a.phase = ? AND a.origin = 'import' AND NOT EXISTS "
-        "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) AND NOT EXISTS "
-        "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?)");
-    s.bind(1, node.phase).bind(2, row.id).bind(3, format_date(as_of_));
+    // Before enrollment: the accounts of the mass enrollment (read from the phase index
+    // alone) that this notice has not reached and that have not opted out.
+    std::vector<std::int64_t> sent = sent_to(row), opted_out = opted_out_by_now();
+    auto s = store_.db().prepare("SELECT id, read_cycle FROM accounts WHERE phase = ? AND origin = 'import'");
+    s.bind(1, node.phase);
     while (s.step()) {
+      std::int64_t account = s.integer(0);
+      if (contains(sent, account) || contains(opted_out, account)) continue;
       auto cycle = static_cast<std::size_t>(s.integer(1));
-      if (cycle < due_cycle.size() && due_cycle[cycle]) out.push_back({s.integer(0), as_of_});
+      if (cycle < due_cycle.size() && due_cycle[cycle]) out.push_back({account, as_of_});
       else skipped = true;
     }
     std::sort(out.begin(), out.end(), [](const Work& a, const Work& b) { return a.account < b.account; });
     return out;
+  }
+
+  // Sorted lists for selecting without a look-up per account: the accounts a task has
+  // reached, and those whose opt-out has taken effect.
+  static std::vector<std::int64_t> sorted_accounts(sql::Statement& s) {
+    std::vector<std::int64_t> out;
+    while (s.step()) out.push_back(s.integer(0));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::vector<std::int64_t> sent_to(const TaskRow& row) {
+    auto s = store_.db().prepare("SELECT account FROM effects WHERE task = ?");
+    s.bind(1, row.id);
+    return sorted_accounts(s);
+  }
+  std::vector<std::int64_t> opted_out_by_now() {
+    auto s = store_.db().prepare("SELECT account FROM optouts WHERE kind <> 'rejected' AND taken_on <= ?");
+    s.bind(1, format_date(as_of_));
+    return sorted_accounts(s);
+  }
+  static bool contains(const std::vector<std::int64_t>& sorted, std::int64_t account) {
+    return std::binary_search(sorted.begin(), sorted.end(), account);
   }
 
   // After enrollment a notice goes to an account once it has switched (its cycle's switch
@@ -454,19 +476,7 @@ class Executor {
   // differs from the schedule, a retried Connect, a move-in: few) have windows of their own,
   // and count as switched from that date when no switch task switches them.
   std::vector<Work> select_after_switch(const TaskNode& node, const TaskRow& row, const std::vector<bool>& due_cycle) {
-    auto sorted_accounts = [&](sql::Statement s) {
-      std::vector<std::int64_t> out;
-      while (s.step()) out.push_back(s.integer(0));
-      std::sort(out.begin(), out.end());
-      return out;
-    };
-    auto contains = [](const std::vector<std::int64_t>& sorted, std::int64_t account) {
-      return std::binary_search(sorted.begin(), sorted.end(), account);
-    };
-    std::vector<std::int64_t> sent = sorted_accounts(std::move(store_.db().prepare(
-        "SELECT account FROM effects WHERE task = ?").bind(1, row.id)));
-    std::vector<std::int64_t> opted_out = sorted_accounts(std::move(store_.db().prepare(
-        "SELECT account FROM optouts WHERE kind <> 'rejected' AND taken_on <= ?").bind(1, format_date(as_of_))));
+    std::vector<std::int64_t> sent = sent_to(row), opted_out = opted_out_by_now();
     struct Own {
       std::int64_t account;
       int cycle;
