@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "compiler/text.h"
+
 namespace ccaflow {
 namespace fs = std::filesystem;
 
@@ -27,9 +29,7 @@ std::optional<std::string> DiskFiles::read(const std::string& path, std::string&
     error = std::strerror(errno);
     return std::nullopt;
   }
-  std::string text(max_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::string text = read_capped(in, max_bytes);
   if (text.size() > max_bytes) {
     auto size = fs::file_size(path, ec);
     error = ec || size == 0 ? fmt::format("it is over the {} byte limit", max_bytes)

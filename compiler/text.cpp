@@ -47,4 +47,14 @@ std::string printable(std::string_view text, std::size_t max) {
   return out;
 }
 
+std::string read_capped(std::istream& in, std::size_t max_bytes) {
+  std::string text;
+  char piece[1 << 16];
+  while (text.size() <= max_bytes && in.read(piece, sizeof piece).gcount() > 0) {
+    text.append(piece, static_cast<std::size_t>(in.gcount()));
+  }
+  if (text.size() > max_bytes + 1) text.resize(max_bytes + 1);
+  return text;
+}
+
 }  // namespace ccaflow

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <istream>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,8 @@ std::size_t invalid_utf8_at(std::string_view text);
 // `text` shortened to `max` characters with control and non-UTF-8 bytes shown as '?', for
 // quoting input back in a message without writing raw bytes to the terminal.
 std::string printable(std::string_view text, std::size_t max = 60);
+// Reads at most `max_bytes + 1` bytes (one more than allowed, so the caller can tell an
+// input that is too big), in pieces: a small file costs little, an endless device stops.
+std::string read_capped(std::istream& in, std::size_t max_bytes);
 
 }  // namespace ccaflow

@@ -432,12 +432,12 @@ class Executor {
     }
     // Before enrollment: the accounts of the mass enrollment (read from the phase index
     // alone) that this notice has not reached and that have not opted out.
-    std::vector<std::int64_t> sent = sent_to(row), opted_out = opted_out_by_now();
+    AccountSet sent = sent_to(row), opted_out = opted_out_by_now();
     auto s = store_.db().prepare("SELECT id, read_cycle FROM accounts WHERE phase = ? AND origin = 'import'");
     s.bind(1, node.phase);
     while (s.step()) {
       std::int64_t account = s.integer(0);
-      if (contains(sent, account) || contains(opted_out, account)) continue;
+      if (sent.contains(account) || opted_out.contains(account)) continue;
       auto cycle = static_cast<std::size_t>(s.integer(1));
       if (cycle < due_cycle.size() && due_cycle[cycle]) out.push_back({account, as_of_});
       else skipped = true;
@@ -446,26 +446,42 @@ class Executor {
     return out;
   }
 
-  // Sorted lists for selecting without a look-up per account: the accounts a task has
-  // reached, and those whose opt-out has taken effect.
-  static std::vector<std::int64_t> sorted_accounts(sql::Statement& s) {
-    std::vector<std::int64_t> out;
-    while (s.step()) out.push_back(s.integer(0));
-    std::sort(out.begin(), out.end());
-    return out;
+  // A set of accounts as one bit per account id (the run's ids are dense row ids), for
+  // selecting without a look-up per account.
+  class AccountSet {
+   public:
+    explicit AccountSet(std::int64_t max_id) : bits_(static_cast<std::size_t>(max_id) + 1) {}
+    // Adds the accounts in the first column of a query's rows.
+    AccountSet& add_all(sql::Statement& accounts) {
+      while (accounts.step()) add(accounts.integer(0));
+      return *this;
+    }
+    void add(std::int64_t id) {
+      if (id >= 0 && static_cast<std::size_t>(id) < bits_.size()) bits_[static_cast<std::size_t>(id)] = true;
+    }
+    bool contains(std::int64_t id) const { return id >= 0 && static_cast<std::size_t>(id) < bits_.size() && bits_[static_cast<std::size_t>(id)]; }
+
+   private:
+    std::vector<bool> bits_;
+  };
+  std::int64_t max_account_id() {
+    if (!max_account_id_) {
+      auto s = store_.db().prepare("SELECT coalesce(max(id), 0) FROM accounts");
+      s.step();
+      max_account_id_ = s.integer(0);
+    }
+    return *max_account_id_;
   }
-  std::vector<std::int64_t> sent_to(const TaskRow& row) {
+  // The accounts a task has reached, and those whose opt-out has taken effect.
+  AccountSet sent_to(const TaskRow& row) {
     auto s = store_.db().prepare("SELECT account FROM effects WHERE task = ?");
     s.bind(1, row.id);
-    return sorted_accounts(s);
+    return std::move(AccountSet(max_account_id()).add_all(s));
   }
-  std::vector<std::int64_t> opted_out_by_now() {
+  AccountSet opted_out_by_now() {
     auto s = store_.db().prepare("SELECT account FROM optouts WHERE kind <> 'rejected' AND taken_on <= ?");
     s.bind(1, format_date(as_of_));
-    return sorted_accounts(s);
-  }
-  static bool contains(const std::vector<std::int64_t>& sorted, std::int64_t account) {
-    return std::binary_search(sorted.begin(), sorted.end(), account);
+    return std::move(AccountSet(max_account_id()).add_all(s));
   }
 
   // After enrollment a notice goes to an account once it has switched (its cycle's switch
@@ -476,21 +492,19 @@ class Executor {
   // differs from the schedule, a retried Connect, a move-in: few) have windows of their own,
   // and count as switched from that date when no switch task switches them.
   std::vector<Work> select_after_switch(const TaskNode& node, const TaskRow& row, const std::vector<bool>& due_cycle) {
-    std::vector<std::int64_t> sent = sent_to(row), opted_out = opted_out_by_now();
+    AccountSet sent = sent_to(row), opted_out = opted_out_by_now();
     struct Own {
       std::int64_t account;
       int cycle;
       Date switch_on;
     };
     std::vector<Own> own;
-    std::vector<std::int64_t> own_accounts;  // sorted
     auto d = store_.db().prepare("SELECT d.account, a.read_cycle, d.on_date FROM switch_dates d JOIN accounts a ON a.id = d.account "
                                  "WHERE a.phase = ? ORDER BY d.account");
     d.bind(1, node.phase);
-    while (d.step()) {
-      own.push_back({d.integer(0), static_cast<int>(d.integer(1)), parse_date(d.text(2)).value_or(as_of_)});
-      own_accounts.push_back(own.back().account);
-    }
+    while (d.step()) own.push_back({d.integer(0), static_cast<int>(d.integer(1)), parse_date(d.text(2)).value_or(as_of_)});
+    AccountSet own_accounts(max_account_id());
+    for (const Own& o : own) own_accounts.add(o.account);
     std::vector<int> switch_task(due_cycle.size(), 0);  // read cycle -> its switch task's id
     for (int dep : node.account_deps) {
       auto cycle = static_cast<std::size_t>(graph_.nodes().at(static_cast<std::size_t>(dep)).cycle);
@@ -504,7 +518,7 @@ class Executor {
       switched.bind(1, switch_task[cycle]);
       while (switched.step()) {
         std::int64_t account = switched.integer(0);
-        if (!contains(sent, account) && !contains(opted_out, account) && !contains(own_accounts, account)) {
+        if (!sent.contains(account) && !opted_out.contains(account) && !own_accounts.contains(account)) {
           out.push_back({account, as_of_});
         }
       }
@@ -512,7 +526,7 @@ class Executor {
     }
     auto probe = store_.db().prepare("SELECT 1 FROM effects WHERE task = ? AND account = ?");
     for (const Own& o : own) {
-      if (contains(sent, o.account) || contains(opted_out, o.account)) continue;
+      if (sent.contains(o.account) || opted_out.contains(o.account)) continue;
       auto cycle = static_cast<std::size_t>(o.cycle);
       bool switched_here = false;
       if (o.switch_on > as_of_ && cycle < switch_task.size() && switch_task[cycle] != 0) {
@@ -668,6 +682,7 @@ class Executor {
   Date as_of_;
   RunKnobs knobs_;
   std::vector<TaskRow> rows_;
+  std::optional<std::int64_t> max_account_id_;
   long effects_ = 0;
   Progress progress_;
 };

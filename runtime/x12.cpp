@@ -40,10 +40,7 @@ std::vector<CcasrResponse> read_814_responses(const std::string& path, std::vect
     error(0, fmt::format("cannot read the response file: {}", std::strerror(errno)));
     return out;
   }
-  // Read in pieces, so a small file costs little and a device that never ends stops at the cap.
-  std::string text;
-  char piece[1 << 16];
-  while (text.size() <= kMaxBytes && in.read(piece, sizeof piece).gcount() > 0) text.append(piece, static_cast<std::size_t>(in.gcount()));
+  std::string text = read_capped(in, kMaxBytes);
   if (text.size() > kMaxBytes) {
     error(0, fmt::format("the response file is over {} bytes", kMaxBytes));
     return out;

@@ -91,7 +91,7 @@ refused 1 "changes: a 100 MB line" "c_long.csv:2:1: error: line 2 is longer than
 refused 1 "responses: empty file" "r_empty.814:1:1: error: an X12 file starts with an ISA segment" -- "$ccaflow" ingest responses r_empty.814 --db run.db
 printf 'ISA*00*x~GS*GE~ST*814*0001~' > r_cut.814
 refused 1 "responses: cut short" "r_cut.814:1:1: error: an X12 file ends with an IEA segment" -- "$ccaflow" ingest responses r_cut.814 --db run.db
-head -c 3000 /dev/urandom > r_binary.814
+printf 'ISA*00*\x89PNG\r\n\x1a\n\x00\xff\xfe' > r_binary.814  # binary bytes, the same every time
 refused 1 "responses: binary" "r_binary.814:1:1: error: the file holds bytes that are not text" -- "$ccaflow" ingest responses r_binary.814 --db run.db
 # A good file beside a bad one: neither is taken.
 cp "$source_dir/tests/fuzz/inputs/responses/two_groups.814" good.814
