@@ -24,31 +24,20 @@ import datetime
 import json
 import os
 import shutil
-import sqlite3
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runlib  # noqa: E402
+
 ccaflow, source = sys.argv[1], sys.argv[2]
 data = os.path.join(source, "tests", "e2e", "data", "responses")
-env = dict(os.environ, CCAFLOW_STDLIB=os.path.join(source, "stdlib"))
-env.pop("CCAFLOW_CRASH_AFTER_EFFECTS", None)
-failures, checks = [], 0
+env = runlib.ccaflow_env(source)
+check = runlib.Checks()
 
 
 def call(args, expect=0):
-    p = subprocess.run([ccaflow] + args, cwd=work, env=env, capture_output=True, text=True)
-    if p.returncode != expect:
-        sys.exit(f"FAIL: ccaflow {' '.join(args)} exited {p.returncode}, expected {expect}\n{p.stdout}\n{p.stderr}")
-    return p.stdout + p.stderr
-
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what)
+    return runlib.output(ccaflow, args, work, env, expect)
 
 
 def run_until(last, first):
@@ -64,20 +53,8 @@ def explain(account):
 
 def response_file(name, answers, groups=1, control=77):
     """answers: (account, accepted, reason or actual date), split over `groups` GS..GE groups"""
-    segments = [f"ISA*00*          *00*          *ZZ*SCE            *ZZ*SMP            *270504*0000*U*00401*{control:09}*0*P*>"]
-    per_group = -(-len(answers) // groups)
-    for g in range(groups):
-        part = answers[g * per_group:(g + 1) * per_group]
-        segments.append(f"GS*GE*SCE*SMP*20270504*0000*{control + g}*X*004010")
-        for i, (account, accepted, value) in enumerate(part, 1):
-            body = [f"ST*814*{i:04}", f"BGN*11*SCE{i:04}*20270504", "N1*8S*SCE", "N1*SJ*Small Power", f"LIN*{i}*SH*EL*SH*CE",
-                    f"ASI*{'WQ' if accepted else 'U'}*021", f"REF*12*{account}"]
-            body.append(f"DTM*151*{value.replace('-', '')}" if accepted else f"REF*7G*{value}")
-            body.append(f"SE*{len(body) + 1}*{i:04}")
-            segments += body
-        segments.append(f"GE*{len(part)}*{control + g}")
-    segments.append(f"IEA*{groups}*{control:09}")
-    open(os.path.join(work, name), "w").write("~\n".join(segments) + "~\n")
+    text = runlib.response_814(answers, receiver="SMP", receiver_name="Small Power", control=control, groups=groups)
+    open(os.path.join(work, name), "w").write(text)
 
 
 work = tempfile.mkdtemp(prefix="ccaflow_lifecycle_")
@@ -216,7 +193,7 @@ try:
     r1 = explain("R1")
     check(r1["switch_on"] == "2027-05-07" and r1["notices"][2]["sent_on"] == "2027-05-07", f"R1 early read: {r1['notices'][2]}")
     globals()["work"] = global_work
-    print(f"{checks - len(failures)} passed, {len(failures)} failed")
+    exit_status = check.report()
 finally:
     shutil.rmtree(work, ignore_errors=True)
-sys.exit(1 if failures else 0)
+sys.exit(exit_status)

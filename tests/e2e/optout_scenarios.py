@@ -14,30 +14,20 @@ the k-th business day of each month. Dates worked out by hand:
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runlib  # noqa: E402
+
 ccaflow, source = sys.argv[1], sys.argv[2]
 data = os.path.join(source, "tests", "e2e", "data", "optouts")
-env = dict(os.environ, CCAFLOW_STDLIB=os.path.join(source, "stdlib"))
-env.pop("CCAFLOW_CRASH_AFTER_EFFECTS", None)
-failures, checks = [], 0
+env = runlib.ccaflow_env(source)
+check = runlib.Checks()
 
 
 def call(args, cwd, expect=0):
-    p = subprocess.run([ccaflow] + args, cwd=cwd, env=env, capture_output=True, text=True)
-    if p.returncode != expect:
-        sys.exit(f"FAIL: ccaflow {' '.join(args)} exited {p.returncode}, expected {expect}\n{p.stdout}\n{p.stderr}")
-    return p.stdout + p.stderr
-
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what)
+    return runlib.output(ccaflow, args, cwd, env, expect)
 
 
 def explain(account):
@@ -198,7 +188,7 @@ try:
     h1 = json.loads(call(["explain", "H1", "--db", "run.db", "--format", "json"], strict))
     check(h1["optout"]["kind"] == "rejected" and h1["state"] == "pending" and "early reject" in h1["optout"]["rule"],
           f"an early opt-out rejected: {h1['optout']}")
-    print(f"{checks - len(failures)} passed, {len(failures)} failed")
+    exit_status = check.report()
 finally:
     shutil.rmtree(work, ignore_errors=True)
-sys.exit(1 if failures else 0)
+sys.exit(exit_status)

@@ -26,6 +26,30 @@ def call(ccaflow, args, cwd, env, expect=(0,)):
     return p
 
 
+def output(ccaflow, args, cwd, env, expect=0):
+    """Runs ccaflow expecting one exit status; returns what it printed, stdout then stderr."""
+    p = call(ccaflow, args, cwd, env, expect=(expect,))
+    return p.stdout + p.stderr
+
+
+class Checks:
+    """Counts checks and keeps going after a failed one, to report them all."""
+
+    def __init__(self):
+        self.count, self.failures = 0, []
+
+    def __call__(self, condition, what):
+        self.count += 1
+        if not condition:
+            self.failures.append(what)
+            print("FAIL:", what)
+
+    def report(self):
+        """Prints the tally; the exit status for the script."""
+        print(f"{self.count - len(self.failures)} passed, {len(self.failures)} failed")
+        return 1 if self.failures else 0
+
+
 def snapshot(folder, db="run.db"):
     """What must be identical between two runs of the same schedule: tasks, effects, the
     lifecycle tables, the outbox records and the outbox files' bytes."""
@@ -55,17 +79,22 @@ def differences(want, got):
     return [what for what in want if want[what] != got.get(what)]
 
 
-def response_814(answers, sender="SCE", receiver="CCA", control=77, date="20270504"):
+def response_814(answers, sender="SCE", receiver="CCA", receiver_name="CCA", control=77, date="20270504", groups=1):
     """An X12 814 response file: answers are (account, accepted, actual date YYYY-MM-DD or
-    reject reason), all Connects, in one group."""
-    segments = [f"ISA*00*          *00*          *ZZ*{sender:<15}*ZZ*{receiver:<15}*{date[2:]}*0000*U*00401*{control:09}*0*P*>",
-                f"GS*GE*{sender}*{receiver}*{date}*0000*{control}*X*004010"]
-    for i, (account, accepted, value) in enumerate(answers, 1):
-        body = [f"ST*814*{i:04}", f"BGN*11*{sender}{i:04}*{date}", f"ASI*{'WQ' if accepted else 'U'}*021", f"REF*12*{account}"]
-        body.append(f"DTM*151*{value.replace('-', '')}" if accepted else f"REF*7G*{value}")
-        body.append(f"SE*{len(body) + 1}*{i:04}")
-        segments += body
-    segments += [f"GE*{len(answers)}*{control}", f"IEA*1*{control:09}"]
+    reject reason), all Connects, split over `groups` GS..GE groups."""
+    segments = [f"ISA*00*          *00*          *ZZ*{sender:<15}*ZZ*{receiver:<15}*{date[2:]}*0000*U*00401*{control:09}*0*P*>"]
+    per_group = -(-len(answers) // groups)
+    for g in range(groups):
+        part = answers[g * per_group:(g + 1) * per_group]
+        segments.append(f"GS*GE*{sender}*{receiver}*{date}*0000*{control + g}*X*004010")
+        for i, (account, accepted, value) in enumerate(part, 1):
+            body = [f"ST*814*{i:04}", f"BGN*11*{sender}{i:04}*{date}", f"N1*8S*{sender}", f"N1*SJ*{receiver_name}",
+                    f"LIN*{i}*SH*EL*SH*CE", f"ASI*{'WQ' if accepted else 'U'}*021", f"REF*12*{account}"]
+            body.append(f"DTM*151*{value.replace('-', '')}" if accepted else f"REF*7G*{value}")
+            body.append(f"SE*{len(body) + 1}*{i:04}")
+            segments += body
+        segments.append(f"GE*{len(part)}*{control + g}")
+    segments.append(f"IEA*{groups}*{control:09}")
     return "~\n".join(segments) + "~\n"
 
 
