@@ -620,10 +620,11 @@ class Executor {
       // checked, not assumed: the effects recorded must be the files' rows plus this work.
       std::int64_t in_files = store_.outbox_rows_of_task(row.id);
       if (in_files == row.done) return files;  // nothing new, nothing missing
-      std::string today_name = fmt::format("notices/{}.{}.csv", row.key, format_date(as_of_));
+      auto file_name = [&](const std::string& date) { return fmt::format("notices/{}.{}.csv", row.key, date); };
+      std::string today_name = file_name(format_date(as_of_));
       if (in_files + static_cast<std::int64_t>(work.size()) == row.done && !store_.outbox_rows(today_name)) {
         MailMerge merge = merge_for(as_of_);
-        sql::Transaction read(store_.db());  // one read transaction, not one per look-up
+        sql::Transaction read(store_.db());  // one transaction for every look-up, not one each
         auto s = store_.db().prepare("SELECT account, customer_class, rate_schedule, city, county, read_cycle "
                                      "FROM accounts WHERE id = ?");
         for (const Work& w : work) {
@@ -645,7 +646,7 @@ class Executor {
       d.bind(1, row.id);
       while (d.step()) dates.emplace_back(d.text(0), d.integer(1));
       for (const auto& [date, count] : dates) {
-        std::string name = fmt::format("notices/{}.{}.csv", row.key, date);
+        std::string name = file_name(date);
         if (store_.outbox_rows(name) == count) continue;
         MailMerge merge = merge_for(parse_date(date).value_or(as_of_));
         auto s = store_.db().prepare(

@@ -98,7 +98,7 @@ cp "$source_dir/tests/fuzz/inputs/responses/two_groups.814" good.814
 refused 1 "responses: one bad file of two" "r_cut.814:1:1: error" -- "$ccaflow" ingest responses good.814 r_cut.814 --db run.db
 
 # --- damaged databases: exit 4, never written to
-for f in run.db-wal run.db-shm; do [ -e "$f" ] && { sqlite3 run.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null; break; }; done
+sqlite3 run.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null  # the whole run in run.db, to copy and damage
 size=$(stat -c %s run.db)
 cp run.db half.db && truncate -s $((size / 2)) half.db && cp half.db half.orig
 for cmd in "resume --db half.db --as-of 2027-04-11" "status --db half.db" "run small.flow --db half.db --as-of 2027-04-11" \
