@@ -198,6 +198,13 @@ std::string summary(const std::map<std::string, int>& counts) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
+// A file refused before anything changed: its errors, and that nothing was ingested.
+int file_errors(const std::string& file, const std::vector<DataError>& errors) {
+  for (const DataError& e : errors) std::cerr << render_data_error(file, e);
+  std::cerr << fmt::format("ccaflow: error: {} was not ingested: nothing changed\n", file);
+  return kInputError;
+}
+
 // An ingest whose transaction failed: nothing of it was applied.
 int ingest_failed(const std::string& db, const sql::Error& e) {
   std::cerr << fmt::format("ccaflow: error: {}; nothing was ingested\n", describe_failure(db, e, "ingest the same file again"));
@@ -238,11 +245,7 @@ int ingest_optouts(const std::string& db, const std::string& file, std::optional
     if (account_facts(*run, row.account)) return std::nullopt;
     return fmt::format("no account `{}` in this run", row.account);
   });
-  if (!csv.ok()) {
-    for (const DataError& e : csv.errors()) std::cerr << render_data_error(file, e);
-    std::cerr << fmt::format("ccaflow: error: {} was not ingested: nothing changed\n", file);
-    return kInputError;
-  }
+  if (!csv.ok()) return file_errors(file, csv.errors());
 
   std::map<std::string, int> counts;
   try {
@@ -319,13 +322,6 @@ std::optional<std::string> pending_switch(StoredRun& run, const AccountFacts& f,
     if (!rejected.step()) return fmt::format("the Connect sent for {}", format_date(*f.connect_effective));
   }
   return std::nullopt;
-}
-
-
-int file_errors(const std::string& file, const std::vector<DataError>& errors) {
-  for (const DataError& e : errors) std::cerr << render_data_error(file, e);
-  std::cerr << fmt::format("ccaflow: error: {} was not ingested: nothing changed\n", file);
-  return kInputError;
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "runtime/store.h"
 
-#include "runtime/exit_codes.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +11,8 @@
 #include <filesystem>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include "runtime/exit_codes.h"
 
 namespace ccaflow {
 
