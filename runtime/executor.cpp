@@ -493,18 +493,9 @@ class Executor {
   // and count as switched from that date when no switch task switches them.
   std::vector<Work> select_after_switch(const TaskNode& node, const TaskRow& row, const std::vector<bool>& due_cycle) {
     AccountSet sent = sent_to(row), opted_out = opted_out_by_now();
-    struct Own {
-      std::int64_t account;
-      int cycle;
-      Date switch_on;
-    };
-    std::vector<Own> own;
-    auto d = store_.db().prepare("SELECT d.account, a.read_cycle, d.on_date FROM switch_dates d JOIN accounts a ON a.id = d.account "
-                                 "WHERE a.phase = ? ORDER BY d.account");
-    d.bind(1, node.phase);
-    while (d.step()) own.push_back({d.integer(0), static_cast<int>(d.integer(1)), parse_date(d.text(2)).value_or(as_of_)});
+    std::vector<Store::OwnSwitch> own = store_.own_switch_dates(node.phase);
     AccountSet own_accounts(max_account_id());
-    for (const Own& o : own) own_accounts.add(o.account);
+    for (const Store::OwnSwitch& o : own) own_accounts.add(o.account);
     std::vector<int> switch_task(due_cycle.size(), 0);  // read cycle -> its switch task's id
     for (int dep : node.account_deps) {
       auto cycle = static_cast<std::size_t>(graph_.nodes().at(static_cast<std::size_t>(dep)).cycle);
@@ -525,16 +516,16 @@ class Executor {
       switched.reset();
     }
     auto probe = store_.db().prepare("SELECT 1 FROM effects WHERE task = ? AND account = ?");
-    for (const Own& o : own) {
+    for (const Store::OwnSwitch& o : own) {
       if (sent.contains(o.account) || opted_out.contains(o.account)) continue;
       auto cycle = static_cast<std::size_t>(o.cycle);
       bool switched_here = false;
-      if (o.switch_on > as_of_ && cycle < switch_task.size() && switch_task[cycle] != 0) {
+      if (o.on > as_of_ && cycle < switch_task.size() && switch_task[cycle] != 0) {
         probe.bind(1, switch_task[cycle]).bind(2, o.account);
         switched_here = probe.step();
         probe.reset();
       }
-      if ((o.switch_on <= as_of_ || switched_here) && own_send_due(node, o.cycle, o.switch_on)) out.push_back({o.account, as_of_});
+      if ((o.on <= as_of_ || switched_here) && own_send_due(node, o.cycle, o.on)) out.push_back({o.account, as_of_});
     }
     std::sort(out.begin(), out.end(), [](const Work& a, const Work& b) { return a.account < b.account; });
     return out;
@@ -544,9 +535,7 @@ class Executor {
   // has come (an actual read earlier than planned, a move-in), before the task's own dates.
   bool own_date_due(const TaskNode& node) {
     if (node.kind != NodeKind::kNotice || node.account_deps.empty()) return false;
-    auto s = store_.db().prepare("SELECT 1 FROM switch_dates d JOIN accounts a ON a.id = d.account WHERE a.phase = ? AND d.on_date <= ? LIMIT 1");
-    s.bind(1, node.phase).bind(2, format_date(as_of_));
-    return s.step();
+    return store_.own_switch_due(node.phase, as_of_);
   }
 
   // Whether a notice is due for an account with a switch date of its own.

@@ -317,6 +317,31 @@ void Store::record_outbox(const std::string& name, std::optional<int> task, std:
       .bind(1, name).bind(2, task).bind(3, rows).bind(4, bytes).bind(5, sha256).bind(6, now_text()).run();
 }
 
+// CROSS JOIN keeps switch_dates the outer table. Without it SQLite, which has no statistics
+// here, would scan the phase's accounts in accounts_by_phase and probe switch_dates for
+// each: a million look-ups on every day's run, to find the few accounts it holds.
+const char* const Store::kOwnSwitchDatesSql =
+    "SELECT d.account, a.read_cycle, d.on_date FROM switch_dates d CROSS JOIN accounts a ON a.id = d.account "
+    "WHERE a.phase = ? ORDER BY d.account";
+const char* const Store::kOwnSwitchDueSql =
+    "SELECT 1 FROM switch_dates d CROSS JOIN accounts a ON a.id = d.account WHERE a.phase = ? AND d.on_date <= ? LIMIT 1";
+
+std::vector<Store::OwnSwitch> Store::own_switch_dates(int phase) {
+  std::vector<OwnSwitch> out;
+  auto s = db_.prepare(kOwnSwitchDatesSql);
+  s.bind(1, phase);
+  while (s.step()) {
+    out.push_back({s.integer(0), static_cast<int>(s.integer(1)), parse_date(s.text(2)).value_or(Date{})});
+  }
+  return out;
+}
+
+bool Store::own_switch_due(int phase, Date on) {
+  auto s = db_.prepare(kOwnSwitchDueSql);
+  s.bind(1, phase).bind(2, format_date(on));
+  return s.step();
+}
+
 std::int64_t Store::outbox_rows_of_task(int task) {
   auto s = db_.prepare("SELECT coalesce(sum(rows), 0) FROM outbox WHERE task = ?");
   s.bind(1, task);

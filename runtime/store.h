@@ -93,6 +93,18 @@ class Store {
   std::map<std::string, std::string> inputs();
   std::vector<TaskRow> tasks();
   std::optional<std::string> last_as_of();
+  // The accounts of a phase with a switch date of their own (an actual read, a retried
+  // Connect, a move-in), in account order; and whether one of those dates has come by `on`.
+  struct OwnSwitch {
+    std::int64_t account;
+    int cycle;
+    Date on;
+  };
+  std::vector<OwnSwitch> own_switch_dates(int phase);
+  bool own_switch_due(int phase, Date on);
+  // Their SQL, for the test of its join order: switch_dates (few rows) first, accounts by id.
+  static const char* const kOwnSwitchDatesSql;
+  static const char* const kOwnSwitchDueSql;
 
   // --- changes ------------------------------------------------------------------------
   void event(const std::string& actor, std::optional<int> task, const std::string& kind, const std::string& detail);

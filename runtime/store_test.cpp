@@ -73,6 +73,37 @@ TEST_F(StoreTest, AnEffectIsRecordedOncePerTaskAndAccount) {
   EXPECT_THROW(store.add_effect(1, 1, "notice", *parse_date("2026-12-02")), sql::Error);
 }
 
+// Every daily run asks these for each post-enrollment notice. They must read switch_dates
+// (a few rows) and then accounts by id, never the phase's accounts with a probe each.
+TEST_F(StoreTest, OwnSwitchDatesAreReadFromTheirTableFirst) {
+  make_run();
+  Store store = Store::open(path_);
+  {
+    sql::Transaction t(store.db());
+    for (int i = 2; i <= 500; ++i) {
+      store.add_account(AccountRow{i, "A" + std::to_string(i), 0, "D", "Ojai", "Ventura", 1 + i % 21, 0}, 0, std::nullopt);
+    }
+    store.db().exec("INSERT INTO switch_dates VALUES (300, '2027-02-10', 'move-in'), (42, '2027-03-05', 'retry')");
+    t.commit();
+  }
+  auto own = store.own_switch_dates(0);
+  ASSERT_EQ(own.size(), 2u);
+  EXPECT_EQ(own[0].account, 42);
+  EXPECT_EQ(own[0].cycle, 1 + 42 % 21);
+  EXPECT_EQ(own[1].on, *parse_date("2027-02-10"));
+  EXPECT_TRUE(store.own_switch_dates(1).empty());
+  EXPECT_FALSE(store.own_switch_due(0, *parse_date("2027-02-09")));
+  EXPECT_TRUE(store.own_switch_due(0, *parse_date("2027-02-10")));
+  for (const char* sql : {Store::kOwnSwitchDatesSql, Store::kOwnSwitchDueSql}) {
+    auto plan = store.db().prepare(std::string("EXPLAIN QUERY PLAN ") + sql);
+    std::vector<std::string> steps;
+    while (plan.step()) steps.push_back(plan.text(3));
+    ASSERT_GE(steps.size(), 2u) << sql;
+    EXPECT_EQ(steps[0].rfind("SCAN d", 0), 0u) << steps[0];
+    EXPECT_NE(steps[1].find("SEARCH a USING INTEGER PRIMARY KEY"), std::string::npos) << steps[1];
+  }
+}
+
 TEST_F(StoreTest, RefusesWhatItCannotUse) {
   make_run();
   {
