@@ -167,8 +167,11 @@ void Store::create_schema() {
       started_at TEXT, finished_at TEXT);
     CREATE TABLE task_deps (task INTEGER NOT NULL REFERENCES tasks(id), dep INTEGER NOT NULL REFERENCES tasks(id),
       PRIMARY KEY (task, dep)) WITHOUT ROWID;
+    -- The run's largest table, written the most: its task and account are ids the executor
+    -- has just read from tasks and accounts, whose rows are never deleted, so it declares no
+    -- foreign keys (checking them cost a look-up in accounts for every effect).
     CREATE TABLE effects (
-      task INTEGER NOT NULL REFERENCES tasks(id), account INTEGER NOT NULL REFERENCES accounts(id),
+      task INTEGER NOT NULL, account INTEGER NOT NULL,
       kind TEXT NOT NULL, on_date TEXT NOT NULL, PRIMARY KEY (task, account)) WITHOUT ROWID;
     CREATE TABLE outbox (name TEXT PRIMARY KEY, task INTEGER REFERENCES tasks(id), rows INTEGER NOT NULL, bytes INTEGER NOT NULL,
       sha256 TEXT NOT NULL, written_at TEXT NOT NULL);
