@@ -216,11 +216,9 @@ class Executor {
           b.lines.push_back({s.text(0), parse_date(s.text(1)).value_or(as_of_), ccasr_type_named(s.text(2)).value_or(Ccasr814::Type::kConnect)});
           ++counts[s.text(2)];
         }
-        std::string bytes = x12_814(b);
-        outbox_.write(file, bytes);
+        Written written = outbox_.write(file, x12_814(b));
         sql::Transaction t(store_.db());
-        store_.record_outbox(file, std::nullopt, static_cast<std::int64_t>(b.lines.size()), static_cast<std::int64_t>(bytes.size()),
-                             sha256_hex(bytes));
+        store_.record_outbox(file, std::nullopt, static_cast<std::int64_t>(b.lines.size()), written.bytes, written.sha256);
         std::vector<std::string> parts;
         for (const auto& [type, n] : counts) parts.push_back(fmt::format("{} {}", n, type));
         store_.event(kSystem, std::nullopt, "requests", fmt::format("{}: {}", file, fmt::join(parts, ", ")));
@@ -353,12 +351,9 @@ class Executor {
     // When the selection passed over no account, every account it could find now has its
     // effect, so none remains (any_remaining looks among those accounts).
     bool complete = !skipped || !any_remaining(node, row);
-    std::vector<OutboxFile> files = outbox_files(node, row, complete, work);
-    for (const OutboxFile& f : files) outbox_.write(f.name, f.bytes);
+    std::vector<OutboxFile> files = write_outbox_files(node, row, complete, work);
     sql::Transaction t(store_.db());
-    for (const OutboxFile& f : files) {
-      store_.record_outbox(f.name, row.id, f.rows, static_cast<std::int64_t>(f.bytes.size()), sha256_hex(f.bytes));
-    }
+    for (const OutboxFile& f : files) store_.record_outbox(f.name, row.id, f.rows, f.written.bytes, f.written.sha256);
     if (!work.empty()) {
       store_.event(kSystem, row.id, "effects",
                    fmt::format("{} {} effects recorded in {:.3f} s ({:.0f}/s)", work.size(), kind, seconds,
@@ -586,23 +581,29 @@ class Executor {
     return s.step();
   }
 
-  // The files a task's recorded effects call for and the outbox does not hold yet: one
-  // mail-merge CSV per notice and send date, one X12 814 per completed CCASR batch.
+  // The files a task's recorded effects call for and the outbox does not hold yet, written
+  // (one mail-merge CSV per notice and send date, one X12 814 per completed CCASR batch).
   struct OutboxFile {
-    std::string name, bytes;
+    std::string name;
     std::int64_t rows;
+    Written written;
   };
 
-  std::vector<OutboxFile> outbox_files(const TaskNode& node, const TaskRow& row, bool complete, const std::vector<Work>& work) {
+  std::vector<OutboxFile> write_outbox_files(const TaskNode& node, const TaskRow& row, bool complete, const std::vector<Work>& work) {
     std::vector<OutboxFile> files;
     if (node.kind == NodeKind::kNotice) {
       const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
-      auto merge_for = [&](Date send) {
-        return MailMerge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), send);
-      };
-      // Columns 0..5 of `s`: account, customer_class, rate_schedule, city, county, read_cycle.
-      auto add = [](MailMerge& merge, const sql::Statement& s) {
-        merge.add(s.view(0), static_cast<int>(s.integer(1)), s.view(2), s.view(3), s.view(4), static_cast<int>(s.integer(5)));
+      // Writes one date's mail merge from the rows `fill` reads (columns 0..5: account,
+      // customer_class, rate_schedule, city, county, read_cycle), a chunk at a time.
+      auto write_merge = [&](const std::string& name, Date send, const auto& fill) {
+        OutboxWriter file = outbox_.create(name);
+        MailMerge merge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), send);
+        fill([&](const sql::Statement& s) {
+          merge.add(s.view(0), static_cast<int>(s.integer(1)), s.view(2), s.view(3), s.view(4), static_cast<int>(s.integer(5)));
+          if (merge.buffered() >= kMergeChunk) file.append(merge.take());
+        });
+        file.append(merge.take());
+        files.push_back({name, merge.rows(), file.commit()});
       };
       // The usual day: the files hold every earlier effect and today's file is not written
       // yet, so today's file is this batch's work (all of it dated today). The books are
@@ -612,19 +613,18 @@ class Executor {
       auto file_name = [&](const std::string& date) { return fmt::format("notices/{}.{}.csv", row.key, date); };
       std::string today_name = file_name(format_date(as_of_));
       if (in_files + static_cast<std::int64_t>(work.size()) == row.done && !store_.outbox_rows(today_name)) {
-        MailMerge merge = merge_for(as_of_);
         sql::Transaction read(store_.db());  // one transaction for every look-up, not one each
         auto s = store_.db().prepare("SELECT account, customer_class, rate_schedule, city, county, read_cycle "
                                      "FROM accounts WHERE id = ?");
-        for (const Work& w : work) {
-          s.bind(1, w.account);
-          if (!s.step()) throw std::runtime_error(fmt::format("account {} of {} is not in the run", w.account, row.key));
-          add(merge, s);
-          s.reset();
-        }
+        write_merge(today_name, as_of_, [&](const auto& add) {
+          for (const Work& w : work) {
+            s.bind(1, w.account);
+            if (!s.step()) throw std::runtime_error(fmt::format("account {} of {} is not in the run", w.account, row.key));
+            add(s);
+            s.reset();
+          }
+        });
         read.commit();
-        std::int64_t n = merge.rows();
-        files.push_back({today_name, merge.take(), n});
         return files;
       }
       // Otherwise (a batch killed before its file was written, and resumed, perhaps on a
@@ -637,14 +637,13 @@ class Executor {
       for (const auto& [date, count] : dates) {
         std::string name = file_name(date);
         if (store_.outbox_rows(name) == count) continue;
-        MailMerge merge = merge_for(parse_date(date).value_or(as_of_));
         auto s = store_.db().prepare(
             "SELECT a.account, a.customer_class, a.rate_schedule, a.city, a.county, a.read_cycle "
             "FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? AND e.on_date = ? ORDER BY a.id");
         s.bind(1, row.id).bind(2, date);
-        while (s.step()) add(merge, s);
-        std::int64_t n = merge.rows();
-        files.push_back({name, merge.take(), n});
+        write_merge(name, parse_date(date).value_or(as_of_), [&](const auto& add) {
+          while (s.step()) add(s);
+        });
       }
     } else if (node.kind == NodeKind::kCcasr && complete && row.done > 0) {
       std::string name = fmt::format("ccasr/{}.814", row.key);
@@ -658,11 +657,12 @@ class Executor {
         s.bind(1, row.id);
         while (s.step()) b.lines.push_back({s.text(0), parse_date(s.text(1)).value_or(node.latest)});
         auto n = static_cast<std::int64_t>(b.lines.size());
-        files.push_back({name, x12_814(b), n});
+        files.push_back({name, n, outbox_.write(name, x12_814(b))});
       }
     }
     return files;
   }
+  static constexpr std::size_t kMergeChunk = 1 << 20;
 
   Store& store_;
   const Program& program_;
@@ -811,7 +811,7 @@ int execute_stored(Store& store, const CompileResult& compiled, Date as_of, cons
     store.event(kSystem, std::nullopt, "command", command);
     t.commit();
   }
-  DiskOutbox outbox(info.outbox_dir);
+  Outbox outbox(info.outbox_dir);
   Executor executor(store, *compiled.program, *compiled.graph, outbox, as_of, RunKnobs::from_environment());
   bool ok = executor.run();
   print_summary(store, as_of);

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace ccaflow {
 
@@ -12,6 +13,8 @@ class Sha256 {
   Sha256();
   ~Sha256();
   Sha256(const Sha256&) = delete;
+  Sha256(Sha256&& other) noexcept : context_(std::exchange(other.context_, nullptr)) {}
+  Sha256& operator=(Sha256&&) = delete;
   void update(std::string_view data);
   std::string hex();  // finishes the digest
 

@@ -32,7 +32,7 @@ void make_dirs(const fs::path& dir) {
   throw std::runtime_error(fmt::format("cannot create the outbox folder {}: a file of that name is in the way", dir.string()));
 }
 
-void write_all(int fd, const std::string& bytes, const std::string& path) {
+void write_all(int fd, std::string_view bytes, const std::string& path) {
   std::size_t written = 0;
   while (written < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
@@ -43,6 +43,8 @@ void write_all(int fd, const std::string& bytes, const std::string& path) {
     written += static_cast<std::size_t>(n);
   }
 }
+
+constexpr std::size_t kWriteChunk = 1 << 20;
 
 // Appends one CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
 void append_field(std::string& out, std::string_view value) {
@@ -73,28 +75,69 @@ std::string pad(const std::string& s, std::size_t width) {
 
 }  // namespace
 
-void DiskOutbox::write(const std::string& relative, const std::string& bytes) {
+OutboxWriter Outbox::create(const std::string& relative) {
   fs::path target = fs::path(root_) / relative;
   make_dirs(target.parent_path());
   fs::path temporary = target;
   temporary += ".tmp";
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) fail("cannot create", temporary.string());
-  try {
-    write_all(fd, bytes, temporary.string());
-    if (::fsync(fd) != 0) fail("cannot flush", temporary.string());
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temporary.c_str());
-    throw;
+  return OutboxWriter(target.string(), temporary.string(), fd);
+}
+
+Written Outbox::write(const std::string& relative, std::string_view bytes) {
+  OutboxWriter file = create(relative);
+  file.append(bytes);
+  return file.commit();
+}
+
+OutboxWriter::OutboxWriter(std::string target, std::string temporary, int fd)
+    : target_(std::move(target)), temporary_(std::move(temporary)), fd_(fd) {
+  buffer_.reserve(kWriteChunk);
+}
+
+OutboxWriter::OutboxWriter(OutboxWriter&& other) noexcept
+    : target_(std::move(other.target_)), temporary_(std::move(other.temporary_)), fd_(std::exchange(other.fd_, -1)),
+      buffer_(std::move(other.buffer_)), hash_(std::move(other.hash_)), bytes_(other.bytes_) {}
+
+OutboxWriter::~OutboxWriter() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(temporary_.c_str());
+}
+
+void OutboxWriter::append(std::string_view bytes) {
+  buffer_ += bytes;
+  if (buffer_.size() >= kWriteChunk) flush();
+}
+
+void OutboxWriter::flush() {
+  hash_.update(buffer_);
+  write_all(fd_, buffer_, temporary_);
+  bytes_ += static_cast<std::int64_t>(buffer_.size());
+  buffer_.clear();
+}
+
+Written OutboxWriter::commit() {
+  flush();
+  if (::fsync(fd_) != 0) fail("cannot flush", temporary_);
+  int fd = std::exchange(fd_, -1);
+  if (::close(fd) != 0) {
+    ::unlink(temporary_.c_str());
+    fail("cannot write", temporary_);
   }
-  ::close(fd);
-  if (::rename(temporary.c_str(), target.c_str()) != 0) fail("cannot rename", temporary.string());
-  int dir = ::open(target.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (::rename(temporary_.c_str(), target_.c_str()) != 0) {
+    int error = errno;
+    ::unlink(temporary_.c_str());
+    errno = error;
+    fail("cannot rename", temporary_);
+  }
+  int dir = ::open(fs::path(target_).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);
   }
+  return Written{bytes_, hash_.hex()};
 }
 
 std::optional<Ccasr814::Type> ccasr_type_named(std::string_view name) {

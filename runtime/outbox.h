@@ -5,31 +5,59 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "compiler/date.h"
+#include "runtime/hash.h"
 #include "runtime/store.h"
 
 namespace ccaflow {
 
-class Outbox {
+// What a file written to the outbox holds: its size and SHA-256 (hex), as recorded.
+struct Written {
+  std::int64_t bytes = 0;
+  std::string sha256;
+};
+
+// One outbox file being written a piece at a time, so a file of millions of lines never
+// sits whole in memory: the pieces go to FILE.tmp as they come, are counted and hashed, and
+// `commit` flushes it to disk and renames it into place. Destroyed uncommitted (a failure,
+// an exception), it removes FILE.tmp and FILE keeps what it held.
+class OutboxWriter {
  public:
-  virtual ~Outbox() = default;
-  // Writes `relative` (e.g. "ccasr/x.814") with `bytes`, atomically; throws on failure.
-  virtual void write(const std::string& relative, const std::string& bytes) = 0;
+  OutboxWriter(OutboxWriter&& other) noexcept;
+  OutboxWriter& operator=(OutboxWriter&&) = delete;
+  ~OutboxWriter();
+  void append(std::string_view bytes);  // throws on failure
+  Written commit();                     // throws on failure
+
+ private:
+  friend class Outbox;
+  OutboxWriter(std::string target, std::string temporary, int fd);
+  void flush();
+
+  std::string target_, temporary_;
+  int fd_;
+  std::string buffer_;
+  Sha256 hash_;
+  std::int64_t bytes_ = 0;
 };
 
 // Files under a folder (created 0700; files 0600).
-class DiskOutbox : public Outbox {
+class Outbox {
  public:
-  explicit DiskOutbox(std::string root) : root_(std::move(root)) {}
-  void write(const std::string& relative, const std::string& bytes) override;
+  explicit Outbox(std::string root) : root_(std::move(root)) {}
+  // Starts writing `relative` (e.g. "notices/x.csv"), creating its folders.
+  OutboxWriter create(const std::string& relative);
+  // Writes `relative` with `bytes`, atomically; throws on failure.
+  Written write(const std::string& relative, std::string_view bytes);
 
  private:
   std::string root_;
 };
 
-// One row of a notice's mail merge.
 // One notice's mail merge for one send date, built a line at a time: every line names the
 // account and its service, then the notice, template, sender and date (the same on every
 // line of a file).
@@ -39,7 +67,9 @@ class MailMerge {
   void add(std::string_view account, int customer_class, std::string_view rate_schedule, std::string_view city,
            std::string_view county, int read_cycle);
   std::int64_t rows() const { return rows_; }
-  std::string take() { return std::move(out_); }
+  std::size_t buffered() const { return out_.size(); }
+  // The text since the last take (the header first), leaving the buffer empty.
+  std::string take() { return std::exchange(out_, std::string()); }
 
  private:
   std::string tail_;  // ",notice,template,sender,send_date\r\n"

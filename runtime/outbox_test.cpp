@@ -60,10 +60,10 @@ TEST(MailMerge, QuotesFieldsThatNeedIt) {
             "A2,municipal,TC-1,Oxnard,Ventura,21,opt_out.first,\"letters/t1, \"\"plain\"\"\",cca,2027-01-04\r\n");
 }
 
-TEST(DiskOutbox, WritesWholeFilesWithPrivateModes) {
+TEST(Outbox, WritesWholeFilesWithPrivateModes) {
   fs::path root = fs::temp_directory_path() / ("ccaflow_outbox_" + std::to_string(::getpid()));
   fs::remove_all(root);
-  DiskOutbox outbox(root.string());
+  Outbox outbox(root.string());
   outbox.write("ccasr/a.814", "first");
   outbox.write("ccasr/a.814", "second, replacing the first");
   std::ifstream in(root / "ccasr" / "a.814");
@@ -79,6 +79,53 @@ TEST(DiskOutbox, WritesWholeFilesWithPrivateModes) {
   std::ofstream(root / "notices");  // a file where a folder must go
   EXPECT_THROW(outbox.write("notices/x.csv", "x"), std::runtime_error);
   fs::remove_all(root);
+}
+
+TEST(Outbox, StreamsAFileInPiecesAndRecordsItsSizeAndDigest) {
+  fs::path root = fs::temp_directory_path() / ("ccaflow_outbox_stream_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  Outbox outbox(root.string());
+  std::string whole;
+  {
+    OutboxWriter file = outbox.create("notices/big.csv");
+    for (int i = 0; i < 60000; ++i) {  // about 2.3 MB: more than one chunk reaches the disk before the end
+      std::string line = "account " + std::to_string(i) + ",residential,D,Ojai,Ventura,3\r\n";
+      file.append(line);
+      whole += line;
+    }
+    EXPECT_FALSE(fs::exists(root / "notices" / "big.csv"));  // nothing in place before the commit
+    Written written = file.commit();
+    EXPECT_EQ(written.bytes, static_cast<std::int64_t>(whole.size()));
+    EXPECT_EQ(written.sha256, sha256_hex(whole));
+  }
+  std::ifstream in(root / "notices" / "big.csv", std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), whole);
+  EXPECT_FALSE(fs::exists(root / "notices" / "big.csv.tmp"));
+
+  // A file abandoned half-written (an exception on the way) leaves the earlier file as it was.
+  {
+    OutboxWriter file = outbox.create("notices/big.csv");
+    file.append(std::string(3 << 20, 'x'));
+    EXPECT_TRUE(fs::exists(root / "notices" / "big.csv.tmp"));
+  }
+  EXPECT_FALSE(fs::exists(root / "notices" / "big.csv.tmp"));
+  EXPECT_EQ(fs::file_size(root / "notices" / "big.csv"), whole.size());
+  fs::remove_all(root);
+}
+
+TEST(MailMerge, HandsOverItsTextInPieces) {
+  MailMerge merge("n", "t", "cca", *parse_date("2027-01-04"));
+  merge.add("A1", 0, "D", "Ojai", "Ventura", 3);
+  std::string first = merge.take();
+  EXPECT_EQ(merge.buffered(), 0u);
+  merge.add("A2", 0, "D", "Ojai", "Ventura", 4);
+  EXPECT_EQ(merge.rows(), 2);
+  EXPECT_EQ(first + merge.take(),
+            "account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n"
+            "A1,residential,D,Ojai,Ventura,3,n,t,cca,2027-01-04\r\n"
+            "A2,residential,D,Ojai,Ventura,4,n,t,cca,2027-01-04\r\n");
 }
 
 }  // namespace
