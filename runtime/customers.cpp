@@ -148,12 +148,43 @@ bool CustomerReader::convert(std::vector<std::string>& fields, std::size_t line,
     }
   }
   if (!ok) return false;
-  auto [it, inserted] = seen_.try_emplace(a.id, static_cast<std::uint32_t>(line));
-  if (!inserted) {
-    bad(0, fmt::format("duplicate account `{}` (first on line {})", a.id, it->second));
+  if (auto first = seen_.insert(a.id, static_cast<std::uint32_t>(line))) {
+    bad(0, fmt::format("duplicate account `{}` (first on line {})", a.id, *first));
     return false;
   }
   return true;
+}
+
+std::string_view AccountNumbers::at(std::uint32_t index) const {
+  std::uint64_t begin = index == 0 ? 0 : ends_[index - 1];
+  return std::string_view(text_).substr(begin, ends_[index] - begin);
+}
+
+std::optional<std::uint32_t> AccountNumbers::insert(std::string_view id, std::uint32_t line) {
+  if ((lines_.size() + 1) * 2 > slots_.size()) grow();
+  std::size_t mask = slots_.size() - 1;
+  for (std::size_t slot = std::hash<std::string_view>{}(id) & mask;; slot = (slot + 1) & mask) {
+    std::uint32_t held = slots_[slot];
+    if (held == 0) {
+      text_ += id;
+      ends_.push_back(text_.size());
+      lines_.push_back(line);
+      slots_[slot] = static_cast<std::uint32_t>(lines_.size());
+      return std::nullopt;
+    }
+    if (at(held - 1) == id) return lines_[held - 1];
+  }
+}
+
+void AccountNumbers::grow() {
+  std::vector<std::uint32_t> slots(std::max<std::size_t>(1024, slots_.size() * 2), 0);
+  std::size_t mask = slots.size() - 1;
+  for (std::uint32_t index = 0; index < lines_.size(); ++index) {
+    std::size_t slot = std::hash<std::string_view>{}(at(index)) & mask;
+    while (slots[slot] != 0) slot = (slot + 1) & mask;
+    slots[slot] = index + 1;
+  }
+  slots_ = std::move(slots);
 }
 
 bool CustomerReader::next(Account& account) {

@@ -123,5 +123,18 @@ TEST_F(CustomersTest, AMissingFileIsAnError) {
   EXPECT_NE(reader.errors()[0].message.find("cannot read the customer file"), std::string::npos);
 }
 
+TEST(AccountNumbers, KnowsEveryNumberAndWhereItWasFirstSeen) {
+  AccountNumbers seen;
+  for (std::uint32_t i = 0; i < 50000; ++i) EXPECT_FALSE(seen.insert("8" + std::to_string(i * 7919u), i + 2));  // grows often
+  EXPECT_EQ(seen.size(), 50000u);
+  EXPECT_EQ(seen.insert("8" + std::to_string(123u * 7919u), 99999), std::optional<std::uint32_t>(125));
+  EXPECT_EQ(seen.insert("80", 99999), std::optional<std::uint32_t>(2));
+  EXPECT_FALSE(seen.insert("8", 7));  // a prefix of others is another number
+  EXPECT_FALSE(seen.insert("", 8));
+  EXPECT_EQ(seen.insert("", 9), std::optional<std::uint32_t>(8));
+  EXPECT_EQ(seen.insert("8", 10), std::optional<std::uint32_t>(7));
+  EXPECT_EQ(seen.size(), 50002u);
+}
+
 }  // namespace
 }  // namespace ccaflow
