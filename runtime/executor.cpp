@@ -639,7 +639,7 @@ class Executor {
         if (store_.outbox_rows(name) == count) continue;
         auto s = store_.db().prepare(
             "SELECT a.account, a.customer_class, a.rate_schedule, a.city, a.county, a.read_cycle "
-            "FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? AND e.on_date = ? ORDER BY a.id");
+            "FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? AND e.on_date = ? ORDER BY e.account");
         s.bind(1, row.id).bind(2, date);
         write_merge(name, parse_date(date).value_or(as_of_), [&](const auto& add) {
           while (s.step()) add(s);
@@ -653,7 +653,7 @@ class Executor {
         b.created = node.send;
         b.reference_prefix = fmt::format("{}{:05}", model_.cca, row.id);
         auto s = store_.db().prepare(
-            "SELECT a.account, e.on_date FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? ORDER BY a.id");
+            "SELECT a.account, e.on_date FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? ORDER BY e.account");
         s.bind(1, row.id);
         while (s.step()) b.lines.push_back({s.text(0), parse_date(s.text(1)).value_or(node.latest)});
         auto n = static_cast<std::int64_t>(b.lines.size());

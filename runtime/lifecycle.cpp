@@ -731,7 +731,7 @@ int explain_account(const std::string& db, const std::string& account, const std
     if (has_optout && optout_kind != "rejected") stopped_from = o.text(7);
     // Notices.
     // The account's effects, by the keys of its phase's tasks (task, account).
-    auto e = run->store.db().prepare("SELECT t.key, e.on_date FROM tasks t JOIN effects e ON e.task = t.id AND e.account = ? "
+    auto e = run->store.db().prepare("SELECT t.key, e.on_date FROM tasks t CROSS JOIN effects e ON e.task = t.id AND e.account = ? "
                                      "WHERE t.phase = ? AND (t.cycle = 0 OR t.cycle = ?)");
     e.bind(1, f.row.id).bind(2, phase.id).bind(3, f.row.read_cycle);
     std::map<std::string, std::string> effects;
