@@ -45,7 +45,7 @@ Statement Database::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) fail(rc, "preparing a statement");
-  return Statement(*this, stmt);
+  return Statement(stmt);
 }
 
 int Database::user_version() {
@@ -54,21 +54,25 @@ int Database::user_version() {
   return static_cast<int>(s.integer(0));
 }
 
+void Statement::fail(int code, const char* what) const {
+  throw Error(code, fmt::format("{}: {}", what, sqlite3_errmsg(sqlite3_db_handle(stmt_))));
+}
+
 Statement& Statement::bind(int index, std::int64_t value) {
   int rc = sqlite3_bind_int64(stmt_, index, value);
-  if (rc != SQLITE_OK) db_->fail(rc, "binding a value");
+  if (rc != SQLITE_OK) fail(rc, "binding a value");
   return *this;
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
   int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-  if (rc != SQLITE_OK) db_->fail(rc, "binding a value");
+  if (rc != SQLITE_OK) fail(rc, "binding a value");
   return *this;
 }
 
 Statement& Statement::bind_null(int index) {
   int rc = sqlite3_bind_null(stmt_, index);
-  if (rc != SQLITE_OK) db_->fail(rc, "binding a value");
+  if (rc != SQLITE_OK) fail(rc, "binding a value");
   return *this;
 }
 
@@ -77,7 +81,7 @@ bool Statement::step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   sqlite3_reset(stmt_);
-  db_->fail(rc, "running a statement");
+  fail(rc, "running a statement");
 }
 
 void Statement::run() {

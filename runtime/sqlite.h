@@ -51,8 +51,10 @@ class Database {
 
 class Statement {
  public:
-  Statement(Database& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt) {}
-  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  // Knows its connection through SQLite, not through the Database object, so statements
+  // kept by an object that moves (a Store, a StoredRun) stay valid.
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Statement(Statement&& other) noexcept : stmt_(other.stmt_) { other.stmt_ = nullptr; }
   Statement(const Statement&) = delete;
   ~Statement() { sqlite3_finalize(stmt_); }
 
@@ -83,7 +85,8 @@ class Statement {
   bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
  private:
-  Database* db_;
+  [[noreturn]] void fail(int code, const char* what) const;
+
   sqlite3_stmt* stmt_;
 };
 

@@ -57,6 +57,10 @@ std::string damaged(const std::string& path, const std::string& detail) {
                      "repairs a run database: restore it from a backup, then resume", path, detail);
 }
 
+// The latest as-of date is read by every ingest row's account facts; an ingest appends an
+// event per row, so without this index each read walked back over the rows before it.
+constexpr const char* kEventsByKind = "CREATE INDEX IF NOT EXISTS events_by_kind ON events(kind, seq)";
+
 bool has_sqlite_header(const std::string& path) {
   char magic[16] = {};
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -133,8 +137,12 @@ Store Store::open(const std::string& path, bool read_only) {
                                   "created it{}",
                                   path, version, kSchemaVersion, version > kSchemaVersion ? " (a newer one)" : ""));
   }
-  if (!read_only) store.configure();
-  else store.db_.exec("PRAGMA busy_timeout = 1000");
+  if (!read_only) {
+    store.configure();
+    store.db_.exec(kEventsByKind);  // a run created before this index gets it on its next change
+  } else {
+    store.db_.exec("PRAGMA busy_timeout = 1000");
+  }
   return store;
 }
 
@@ -236,6 +244,7 @@ void Store::finish_setup() {
   // cycle) without reading each account's row.
   db_.exec("CREATE INDEX accounts_by_phase ON accounts(phase, origin, read_cycle, id)");
   db_.exec("CREATE INDEX responses_by_account ON responses(account)");
+  db_.exec(kEventsByKind);
 }
 
 RunInfo Store::run() {
@@ -281,9 +290,11 @@ std::vector<TaskRow> Store::tasks() {
 }
 
 std::optional<std::string> Store::last_as_of() {
-  auto s = db_.prepare("SELECT detail FROM events WHERE kind = 'as_of' ORDER BY seq DESC LIMIT 1");
-  if (!s.step()) return std::nullopt;
-  return s.text(0);
+  if (!last_as_of_) last_as_of_.emplace(db_.prepare("SELECT detail FROM events WHERE kind = 'as_of' ORDER BY seq DESC LIMIT 1"));
+  std::optional<std::string> out;
+  if (last_as_of_->step()) out = last_as_of_->text(0);
+  last_as_of_->reset();
+  return out;
 }
 
 void Store::event(const std::string& actor, std::optional<int> task, const std::string& kind, const std::string& detail) {

@@ -125,7 +125,7 @@ class Store {
 
   std::string path_;
   sql::Database db_;
-  std::optional<sql::Statement> insert_account_, insert_effect_, insert_event_, set_state_;
+  std::optional<sql::Statement> insert_account_, insert_effect_, insert_event_, set_state_, last_as_of_;
 };
 
 std::string now_text();  // the wall-clock time for the event log, UTC

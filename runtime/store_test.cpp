@@ -104,6 +104,35 @@ TEST_F(StoreTest, OwnSwitchDatesAreReadFromTheirTableFirst) {
   }
 }
 
+// The latest as-of date is read for every row of an ingest, which appends an event per row:
+// it must come from an index, in a new run and in one created before the index existed.
+TEST_F(StoreTest, TheLatestAsOfDateIsReadFromAnIndex) {
+  make_run();
+  auto uses_index = [&](Store& store) {
+    auto plan = store.db().prepare("EXPLAIN QUERY PLAN SELECT detail FROM events WHERE kind = 'as_of' ORDER BY seq DESC LIMIT 1");
+    bool searched = false;
+    while (plan.step()) searched = searched || plan.text(3).find("USING INDEX events_by_kind") != std::string::npos;
+    return searched;
+  };
+  {
+    Store store = Store::open(path_);
+    EXPECT_TRUE(uses_index(store));
+    sql::Transaction t(store.db());
+    store.event("system", std::nullopt, "as_of", "2027-01-04");
+    for (int i = 0; i < 100; ++i) store.event("ingest", std::nullopt, "optout", "a row");
+    t.commit();
+    EXPECT_EQ(store.last_as_of(), std::optional<std::string>("2027-01-04"));
+    store.db().exec("DROP INDEX events_by_kind");  // as a run created by an earlier ccaflow
+  }
+  {
+    Store store = Store::open(path_, true);  // reading only: nothing is added
+    EXPECT_FALSE(uses_index(store));
+    EXPECT_EQ(store.last_as_of(), std::optional<std::string>("2027-01-04"));
+  }
+  Store store = Store::open(path_);
+  EXPECT_TRUE(uses_index(store));
+}
+
 TEST_F(StoreTest, RefusesWhatItCannotUse) {
   make_run();
   {

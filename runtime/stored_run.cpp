@@ -45,30 +45,53 @@ std::optional<StoredRun> open_stored_run(const std::string& db, bool read_only, 
   return std::nullopt;
 }
 
+namespace {
+
+// One use of a statement the run keeps prepared: reset when the use ends, so no read stays
+// open between two calls and no value lingers in it.
+class Query {
+ public:
+  Query(StoredRun& run, std::string_view sql) : s_(lookup(run, sql)) {}
+  ~Query() { s_.reset(); }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+  sql::Statement* operator->() { return &s_; }
+
+ private:
+  static sql::Statement& lookup(StoredRun& run, std::string_view sql) {
+    auto it = run.prepared.find(std::string(sql));
+    if (it == run.prepared.end()) it = run.prepared.emplace(std::string(sql), run.store.db().prepare(sql)).first;
+    return it->second;
+  }
+  sql::Statement& s_;
+};
+
+}  // namespace
+
 std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& account) {
-  auto s = run.store.db().prepare(
-      "SELECT id, account, customer_class, rate_schedule, city, county, read_cycle, flags, coalesce(phase, -1), "
-      "coalesce(excluded, '') FROM accounts WHERE account = ?");
-  s.bind(1, account);
-  if (!s.step()) return std::nullopt;
+  Query s(run,
+          "SELECT id, account, customer_class, rate_schedule, city, county, read_cycle, flags, coalesce(phase, -1), "
+          "coalesce(excluded, '') FROM accounts WHERE account = ?");
+  s->bind(1, account);
+  if (!s->step()) return std::nullopt;
   AccountFacts f;
-  f.row = AccountRow{s.integer(0), s.text(1), static_cast<int>(s.integer(2)), s.text(3), s.text(4), s.text(5),
-                     static_cast<int>(s.integer(6)), static_cast<int>(s.integer(7))};
-  f.phase = static_cast<int>(s.integer(8));
-  f.excluded = s.text(9);
+  f.row = AccountRow{s->integer(0), s->text(1), static_cast<int>(s->integer(2)), s->text(3), s->text(4), s->text(5),
+                     static_cast<int>(s->integer(6)), static_cast<int>(s->integer(7))};
+  f.phase = static_cast<int>(s->integer(8));
+  f.excluded = s->text(9);
   if (f.phase < 0) return f;
   const PhaseInfo& phase = run.model().phases.at(static_cast<std::size_t>(f.phase));
   f.switch_on = phase.cycles.at(static_cast<std::size_t>(f.row.read_cycle - 1)).read;
   // The account's Connect and switch are effects of its phase's tasks for its read cycle:
   // looked up by their key (task, account).
-  auto e = run.store.db().prepare("SELECT t.kind, e.on_date FROM tasks t JOIN effects e ON e.task = t.id AND e.account = ?1 "
-                                  "WHERE t.key IN (?2, ?3)");
-  e.bind(1, f.row.id)
+  Query e(run, "SELECT t.kind, e.on_date FROM tasks t JOIN effects e ON e.task = t.id AND e.account = ?1 "
+               "WHERE t.key IN (?2, ?3)");
+  e->bind(1, f.row.id)
       .bind(2, fmt::format("{}.connect.c{:02}", phase.id, f.row.read_cycle))
       .bind(3, fmt::format("{}.switch.c{:02}", phase.id, f.row.read_cycle));
-  while (e.step()) {
-    Date on = parse_date(e.text(1)).value_or(f.switch_on);
-    if (e.text(0) == "switch") {
+  while (e->step()) {
+    Date on = parse_date(e->text(1)).value_or(f.switch_on);
+    if (e->text(0) == "switch") {
       f.switched = true;
       f.switch_on = on;
     } else {
@@ -79,23 +102,23 @@ std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& acc
   auto last = run.store.last_as_of();
   // A date of its own (an actual read, a move-in's service start, a retried Connect),
   // switched once that date has come.
-  auto own = run.store.db().prepare("SELECT on_date, source FROM switch_dates WHERE account = ?");
-  own.bind(1, f.row.id);
-  if (own.step()) {
-    f.switch_on = parse_date(own.text(0)).value_or(f.switch_on);
-    f.switch_source = own.text(1);
-    f.switched = f.switched || (last && own.text(0) <= *last);
+  Query own(run, "SELECT on_date, source FROM switch_dates WHERE account = ?");
+  own->bind(1, f.row.id);
+  if (own->step()) {
+    f.switch_on = parse_date(own->text(0)).value_or(f.switch_on);
+    f.switch_source = own->text(1);
+    f.switched = f.switched || (last && own->text(0) <= *last);
   }
   f.move_in = f.switch_source == "move-in";
   // The mass enrollment's Connect rejected: the account switches only by a retried one.
-  auto rejected = run.store.db().prepare("SELECT 1 FROM responses WHERE account = ? AND type = 'connect' AND accepted = 0");
-  rejected.bind(1, f.row.id);
-  f.connect_rejected = rejected.step();
-  auto retry = run.store.db().prepare("SELECT id, effective_on, state FROM requests WHERE account = ? AND type = 'connect' AND state IN "
-                                      "('queued', 'sent', 'accepted', 'effective') ORDER BY id DESC LIMIT 1");
-  retry.bind(1, f.row.id);
-  if (retry.step()) {
-    f.retry = AccountFacts::Retry{retry.integer(0), parse_date(retry.text(1)).value_or(f.switch_on), retry.text(2)};
+  Query rejected(run, "SELECT 1 FROM responses WHERE account = ? AND type = 'connect' AND accepted = 0");
+  rejected->bind(1, f.row.id);
+  f.connect_rejected = rejected->step();
+  Query retry(run, "SELECT id, effective_on, state FROM requests WHERE account = ? AND type = 'connect' AND state IN "
+                   "('queued', 'sent', 'accepted', 'effective') ORDER BY id DESC LIMIT 1");
+  retry->bind(1, f.row.id);
+  if (retry->step()) {
+    f.retry = AccountFacts::Retry{retry->integer(0), parse_date(retry->text(1)).value_or(f.switch_on), retry->text(2)};
   }
   if (f.connect_rejected && !f.switched) {
     f.connect_effective.reset();
@@ -106,15 +129,15 @@ std::optional<AccountFacts> account_facts(StoredRun& run, const std::string& acc
       f.will_switch = false;
     }
   }
-  auto held = run.store.db().prepare("SELECT held FROM accounts WHERE id = ? AND held IS NOT NULL");
-  held.bind(1, f.row.id);
-  if (held.step()) {
-    f.held = held.text(0);
+  Query held(run, "SELECT held FROM accounts WHERE id = ? AND held IS NOT NULL");
+  held->bind(1, f.row.id);
+  if (held->step()) {
+    f.held = held->text(0);
     if (!f.switched) f.will_switch = false;
   }
-  auto out = run.store.db().prepare("SELECT kind FROM optouts WHERE account = ? AND kind <> 'rejected'");
-  out.bind(1, f.row.id);
-  f.opted_out = out.step();
+  Query out(run, "SELECT kind FROM optouts WHERE account = ? AND kind <> 'rejected'");
+  out->bind(1, f.row.id);
+  f.opted_out = out->step();
   return f;
 }
 

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "compiler/compiler.h"
@@ -19,6 +20,10 @@ struct StoredRun {
   std::unique_ptr<StoredFiles> files;
   CompileResult compiled;
   std::vector<TaskRow> tasks;
+
+  // Statements prepared once for the command's life (account_facts asks its questions for
+  // every row of an ingest); after `store`, so they are finalized before it closes.
+  std::unordered_map<std::string, sql::Statement> prepared = {};
 
   const Model& model() const { return compiled.program->model; }
   const TaskGraph& graph() const { return *compiled.graph; }

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """The runtime's SQL against a real run database's schema: no statement may read the whole
-effects or accounts table, or sort a task's effects, unless it is listed below with why.
+effects, accounts or events table, or sort a task's effects, unless it is listed below with why.
 Those are the mistakes that cost nothing on a test run and seconds a day at a million
 accounts (SQLite has no statistics here, so a join can start from the wrong table).
-Every SQL string literal passed to prepare() in runtime/*.cpp is checked with EXPLAIN QUERY
-PLAN; statements built with fmt ({}) are left to their own tests.
+Every SQL string literal passed to prepare() (or to a kept Query) in runtime/*.cpp is
+checked with EXPLAIN QUERY PLAN; statements built with fmt ({}) are left to their own tests.
 Usage: query_plans.py CCAFLOW SOURCE_DIR"""
 import glob
 import os
@@ -25,17 +25,18 @@ ALLOWED = {
     ("status.cpp", "FROM accounts WHERE held IS NOT NULL"): "status, on demand: the accounts held for an operator",
 }
 
-# Plan lines that read a whole table of the two that grow with the territory.
-WHOLE_TABLE = re.compile(r"\bSCAN (effects|accounts|e|a|c|x)\b(?! USING COVERING INDEX accounts_by_phase)")
+# Plan lines that read a whole table of those that grow with the territory (events: a row
+# for every ingested line).
+WHOLE_TABLE = re.compile(r"\bSCAN (effects|accounts|events|e|a|c|x)\b(?! USING COVERING INDEX accounts_by_phase)")
 
 
 def statements():
-    """(file, line, sql) for every literal statement handed to prepare()."""
+    """(file, line, sql) for every literal statement handed to prepare() or a Query."""
     for path in sorted(glob.glob(os.path.join(source, "runtime", "*.cpp"))):
         if path.endswith("_test.cpp"):
             continue
         text = open(path).read()
-        for m in re.finditer(r'prepare\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', text):
+        for m in re.finditer(r'(?:prepare\(|Query \w+\(run,)\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', text):
             sql = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))
             if "{" in sql or not re.match(r"\s*(SELECT|UPDATE|DELETE|INSERT)", sql, re.I):
                 continue
