@@ -107,15 +107,23 @@ OutboxWriter::~OutboxWriter() {
 }
 
 void OutboxWriter::append(std::string_view bytes) {
-  buffer_ += bytes;
-  if (buffer_.size() >= kWriteChunk) flush();
+  if (buffer_.size() + bytes.size() < kWriteChunk) {
+    buffer_ += bytes;
+    return;
+  }
+  flush();
+  put(bytes);  // a large piece goes straight to the file, not through a copy
 }
 
 void OutboxWriter::flush() {
-  hash_.update(buffer_);
-  write_all(fd_, buffer_, temporary_);
-  bytes_ += static_cast<std::int64_t>(buffer_.size());
+  put(buffer_);
   buffer_.clear();
+}
+
+void OutboxWriter::put(std::string_view bytes) {
+  hash_.update(bytes);
+  write_all(fd_, bytes, temporary_);
+  bytes_ += static_cast<std::int64_t>(bytes.size());
 }
 
 Written OutboxWriter::commit() {

@@ -37,6 +37,7 @@ class OutboxWriter {
   friend class Outbox;
   OutboxWriter(std::string target, std::string temporary, int fd);
   void flush();
+  void put(std::string_view bytes);
 
   std::string target_, temporary_;
   int fd_;
