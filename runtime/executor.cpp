@@ -514,13 +514,14 @@ class Executor {
     for (const Store::OwnSwitch& o : own) {
       if (sent.contains(o.account) || opted_out.contains(o.account)) continue;
       auto cycle = static_cast<std::size_t>(o.cycle);
+      Date on = o.on.value_or(as_of_);
       bool switched_here = false;
-      if (o.on > as_of_ && cycle < switch_task.size() && switch_task[cycle] != 0) {
+      if (on > as_of_ && cycle < switch_task.size() && switch_task[cycle] != 0) {
         probe.bind(1, switch_task[cycle]).bind(2, o.account);
         switched_here = probe.step();
         probe.reset();
       }
-      if ((o.on <= as_of_ || switched_here) && own_send_due(node, o.cycle, o.on)) out.push_back({o.account, as_of_});
+      if ((on <= as_of_ || switched_here) && own_send_due(node, o.cycle, on)) out.push_back({o.account, as_of_});
     }
     std::sort(out.begin(), out.end(), [](const Work& a, const Work& b) { return a.account < b.account; });
     return out;

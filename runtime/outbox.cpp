@@ -80,9 +80,7 @@ OutboxWriter Outbox::create(const std::string& relative) {
   make_dirs(target.parent_path());
   fs::path temporary = target;
   temporary += ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) fail("cannot create", temporary.string());
-  return OutboxWriter(target.string(), temporary.string(), fd);
+  return OutboxWriter(target.string(), temporary.string());
 }
 
 Written Outbox::write(const std::string& relative, std::string_view bytes) {
@@ -91,9 +89,12 @@ Written Outbox::write(const std::string& relative, std::string_view bytes) {
   return file.commit();
 }
 
-OutboxWriter::OutboxWriter(std::string target, std::string temporary, int fd)
-    : target_(std::move(target)), temporary_(std::move(temporary)), fd_(fd) {
+OutboxWriter::OutboxWriter(std::string target, std::string temporary)
+    : target_(std::move(target)), temporary_(std::move(temporary)), fd_(-1) {
   buffer_.reserve(kWriteChunk);
+  // Opened last: nothing after it can throw and leave the descriptor or FILE.tmp behind.
+  fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd_ < 0) fail("cannot create", temporary_);
 }
 
 OutboxWriter::OutboxWriter(OutboxWriter&& other) noexcept
@@ -131,7 +132,9 @@ Written OutboxWriter::commit() {
   if (::fsync(fd_) != 0) fail("cannot flush", temporary_);
   int fd = std::exchange(fd_, -1);
   if (::close(fd) != 0) {
+    int error = errno;
     ::unlink(temporary_.c_str());
+    errno = error;
     fail("cannot write", temporary_);
   }
   if (::rename(temporary_.c_str(), target_.c_str()) != 0) {

@@ -35,7 +35,7 @@ class OutboxWriter {
 
  private:
   friend class Outbox;
-  OutboxWriter(std::string target, std::string temporary, int fd);
+  OutboxWriter(std::string target, std::string temporary);
   void flush();
   void put(std::string_view bytes);
 

@@ -345,7 +345,7 @@ std::vector<Store::OwnSwitch> Store::own_switch_dates(int phase) {
   auto s = db_.prepare(kOwnSwitchDatesSql);
   s.bind(1, phase);
   while (s.step()) {
-    out.push_back({s.integer(0), static_cast<int>(s.integer(1)), parse_date(s.text(2)).value_or(Date{})});
+    out.push_back({s.integer(0), static_cast<int>(s.integer(1)), parse_date(s.text(2))});
   }
   return out;
 }

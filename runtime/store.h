@@ -98,7 +98,7 @@ class Store {
   struct OwnSwitch {
     std::int64_t account;
     int cycle;
-    Date on;
+    std::optional<Date> on;  // nullopt if the stored date does not read as one
   };
   std::vector<OwnSwitch> own_switch_dates(int phase);
   bool own_switch_due(int phase, Date on);

@@ -90,7 +90,7 @@ TEST_F(StoreTest, OwnSwitchDatesAreReadFromTheirTableFirst) {
   ASSERT_EQ(own.size(), 2u);
   EXPECT_EQ(own[0].account, 42);
   EXPECT_EQ(own[0].cycle, 1 + 42 % 21);
-  EXPECT_EQ(own[1].on, *parse_date("2027-02-10"));
+  EXPECT_EQ(own[1].on, parse_date("2027-02-10"));
   EXPECT_TRUE(store.own_switch_dates(1).empty());
   EXPECT_FALSE(store.own_switch_due(0, *parse_date("2027-02-09")));
   EXPECT_TRUE(store.own_switch_due(0, *parse_date("2027-02-10")));
