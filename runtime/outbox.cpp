@@ -130,19 +130,15 @@ void OutboxWriter::put(std::string_view bytes) {
 Written OutboxWriter::commit() {
   flush();
   if (::fsync(fd_) != 0) fail("cannot flush", temporary_);
-  int fd = std::exchange(fd_, -1);
-  if (::close(fd) != 0) {
+  // Past the descriptor, a failure removes FILE.tmp itself and reports the error that stopped it.
+  auto give_up = [&](const char* what) {
     int error = errno;
     ::unlink(temporary_.c_str());
     errno = error;
-    fail("cannot write", temporary_);
-  }
-  if (::rename(temporary_.c_str(), target_.c_str()) != 0) {
-    int error = errno;
-    ::unlink(temporary_.c_str());
-    errno = error;
-    fail("cannot rename", temporary_);
-  }
+    fail(what, temporary_);
+  };
+  if (::close(std::exchange(fd_, -1)) != 0) give_up("cannot write");
+  if (::rename(temporary_.c_str(), target_.c_str()) != 0) give_up("cannot rename");
   int dir = ::open(fs::path(target_).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
