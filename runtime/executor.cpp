@@ -857,14 +857,13 @@ int create_run(const RunRequest& request, const CompileResult& compiled) {
     std::vector<std::string> errors;
     AssignOptions options;
     options.progress = true;
-    std::int64_t next_id = 0;
     options.each = [&](const Account& a, const Assignment& assigned) {
-      AccountRow row{++next_id, a.id, static_cast<int>(a.customer_class), a.rate_schedule, a.city, a.county, a.read_cycle,
+      AccountRow row{0, a.id, static_cast<int>(a.customer_class), a.rate_schedule, a.city, a.county, a.read_cycle,
                      account_flags(a)};
       if (assigned.kind == Assignment::Kind::kPhase) {
-        store->add_account(row, assigned.index, std::nullopt);
+        store->stage_account(row, assigned.index, std::nullopt);
       } else {
-        store->add_account(row, std::nullopt, model.exclusions.at(static_cast<std::size_t>(assigned.index)).reason);
+        store->stage_account(row, std::nullopt, model.exclusions.at(static_cast<std::size_t>(assigned.index)).reason);
       }
     };
     auto plan = assign_customers(program, customers, errors, options);

@@ -237,8 +237,30 @@ void Store::add_account(const AccountRow& a, std::optional<int> phase, std::opti
       .bind(6, a.county).bind(7, a.read_cycle).bind(8, a.flags).bind(9, phase).bind(10, excluded).run();
 }
 
+void Store::stage_account(const AccountRow& a, std::optional<int> phase, std::optional<std::string> excluded) {
+  if (!stage_account_) {
+    db_.exec("CREATE TEMP TABLE staged_accounts (seq INTEGER PRIMARY KEY, account TEXT NOT NULL, customer_class INTEGER NOT NULL, "
+             "rate_schedule TEXT NOT NULL, city TEXT NOT NULL, county TEXT NOT NULL, read_cycle INTEGER NOT NULL, "
+             "flags INTEGER NOT NULL, phase INTEGER, excluded TEXT)");
+    stage_account_.emplace(db_.prepare("INSERT INTO temp.staged_accounts (account, customer_class, rate_schedule, city, county, "
+                                       "read_cycle, flags, phase, excluded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  }
+  stage_account_->bind(1, a.account).bind(2, a.customer_class).bind(3, a.rate_schedule).bind(4, a.city).bind(5, a.county)
+      .bind(6, a.read_cycle).bind(7, a.flags).bind(8, phase).bind(9, excluded).run();
+}
+
 void Store::finish_setup() {
   insert_account_.reset();
+  if (stage_account_) {
+    // Ids in the order the run reads accounts: a day's notices and a cycle's Connect take
+    // a phase's accounts of some read cycles, so numbered by phase, then cycle (then file
+    // order), their effects are appended side by side and their rows read page by page.
+    stage_account_.reset();
+    db_.exec("INSERT INTO accounts (account, customer_class, rate_schedule, city, county, read_cycle, flags, phase, excluded) "
+             "SELECT account, customer_class, rate_schedule, city, county, read_cycle, flags, phase, excluded "
+             "FROM temp.staged_accounts ORDER BY phase IS NULL, phase, read_cycle, seq");
+    db_.exec("DROP TABLE temp.staged_accounts");
+  }
   db_.exec("CREATE UNIQUE INDEX accounts_by_number ON accounts(account)");
   // Origin in the index: a notice or Connect selects the imported accounts of a phase (and
   // cycle) without reading each account's row.

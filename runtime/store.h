@@ -85,8 +85,12 @@ class Store {
   void save_run(const RunInfo& run, const std::map<std::string, std::string>& inputs);
   void add_phase(int index, const std::string& name, Date enroll);
   void add_task(const TaskRow& task);
+  // One account, with its id (a move-in, a test).
   void add_account(const AccountRow& account, std::optional<int> phase, std::optional<std::string> excluded);
-  void finish_setup();  // indexes built after the bulk load
+  // The customer file's accounts, in file order (their ids are ignored): finish_setup
+  // numbers them by phase, then read cycle, then file order.
+  void stage_account(const AccountRow& account, std::optional<int> phase, std::optional<std::string> excluded);
+  void finish_setup();  // the staged accounts stored, and the indexes built after the bulk load
 
   // --- reading --------------------------------------------------------------------------
   RunInfo run();
@@ -125,7 +129,7 @@ class Store {
 
   std::string path_;
   sql::Database db_;
-  std::optional<sql::Statement> insert_account_, insert_effect_, insert_event_, set_state_, last_as_of_;
+  std::optional<sql::Statement> insert_account_, stage_account_, insert_effect_, insert_event_, set_state_, last_as_of_;
 };
 
 std::string now_text();  // the wall-clock time for the event log, UTC

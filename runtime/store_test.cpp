@@ -61,6 +61,42 @@ TEST_F(StoreTest, CreatesAPrivateVersionedDatabase) {
   EXPECT_THROW(Store::create(path_), sql::Error);  // never overwrites
 }
 
+// The customer file's accounts are numbered by phase, then read cycle, then file order, so
+// a day's accounts (some cycles of one phase) have neighbouring ids; excluded ones come last.
+TEST_F(StoreTest, StagedAccountsAreNumberedByPhaseThenCycleThenFileOrder) {
+  Store store = Store::create(path_);
+  sql::Transaction t(store.db());
+  store.create_schema();
+  store.add_phase(0, "a", *parse_date("2027-01-01"));
+  store.add_phase(1, "b", *parse_date("2027-02-01"));
+  struct Staged {
+    const char* account;
+    std::optional<int> phase;
+    int cycle;
+  };
+  std::vector<Staged> file = {{"F1", 1, 3}, {"F2", 0, 7}, {"F3", std::nullopt, 1}, {"F4", 0, 2},
+                              {"F5", 1, 3}, {"F6", 0, 7}, {"F7", 1, 1},            {"F8", 0, 2}};
+  for (const Staged& f : file) {
+    store.stage_account(AccountRow{0, f.account, 0, "D", "Ojai", "Ventura", f.cycle, 0}, f.phase,
+                        f.phase ? std::nullopt : std::optional<std::string>("direct access"));
+  }
+  store.finish_setup();
+  t.commit();
+  std::vector<std::string> by_id;
+  auto s = store.db().prepare("SELECT id, account FROM accounts ORDER BY id");
+  while (s.step()) {
+    EXPECT_EQ(s.integer(0), static_cast<std::int64_t>(by_id.size()) + 1);
+    by_id.push_back(s.text(1));
+  }
+  EXPECT_EQ(by_id, (std::vector<std::string>{"F4", "F8", "F2", "F6", "F7", "F1", "F5", "F3"}));
+  auto excluded = store.db().prepare("SELECT excluded FROM accounts WHERE account = 'F3'");
+  ASSERT_TRUE(excluded.step());
+  EXPECT_EQ(excluded.text(0), "direct access");
+  auto staged = store.db().prepare("SELECT count(*) FROM sqlite_temp_master WHERE name = 'staged_accounts'");
+  ASSERT_TRUE(staged.step());
+  EXPECT_EQ(staged.integer(0), 0);  // dropped once stored
+}
+
 TEST_F(StoreTest, AnEffectIsRecordedOncePerTaskAndAccount) {
   make_run();
   Store store = Store::open(path_);

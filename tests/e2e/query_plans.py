@@ -48,6 +48,15 @@ def statements():
             yield os.path.basename(path), text[:m.start()].count("\n") + 1, sql
 
 
+def temp_tables():
+    """The CREATE TEMP TABLE statements of runtime/*.cpp: tables a command makes for itself."""
+    for path in sorted(glob.glob(os.path.join(source, "runtime", "*.cpp"))):
+        for m in re.finditer(r'((?:"(?:[^"\\]|\\.)*"\s*)+)', open(path).read()):
+            sql = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))
+            if sql.startswith("CREATE TEMP TABLE"):
+                yield sql
+
+
 def parameters(sql):
     """How many values the statement binds: its highest ?N, or its count of plain ?."""
     numbered = [int(n) for n in re.findall(r"\?(\d+)", sql)]
@@ -60,6 +69,8 @@ try:
     shutil.copytree(os.path.join(source, "examples", "territory"), os.path.join(work, "example"))
     call(ccaflow, ["run", "example/territory.flow", "--db", "run.db", "--as-of", "2026-10-01"], work, ccaflow_env(source))
     con = sqlite3.connect(os.path.join(work, "run.db"))
+    for create in temp_tables():
+        con.execute(create)
     seen = 0
     used = set()
     for name, line, sql in statements():
