@@ -614,17 +614,8 @@ class Executor {
       auto file_name = [&](const std::string& date) { return fmt::format("notices/{}.{}.csv", row.key, date); };
       std::string today_name = file_name(format_date(as_of_));
       if (in_files + static_cast<std::int64_t>(work.size()) == row.done && !store_.outbox_rows(today_name)) {
-        sql::Transaction read(store_.db());  // one transaction for every look-up, not one each
-        auto s = store_.db().prepare("SELECT account, customer_class, rate_schedule, city, county, read_cycle "
-                                     "FROM accounts WHERE id = ?");
-        write_merge(today_name, as_of_, [&](const auto& add) {
-          for (const Work& w : work) {
-            s.bind(1, w.account);
-            if (!s.step()) throw std::runtime_error(fmt::format("account {} of {} is not in the run", w.account, row.key));
-            add(s);
-            s.reset();
-          }
-        });
+        sql::Transaction read(store_.db());  // one transaction for every read, not one each
+        write_merge(today_name, as_of_, [&](const auto& add) { read_accounts(work, row.key, add); });
         read.commit();
         return files;
       }
@@ -664,6 +655,35 @@ class Executor {
     return files;
   }
   static constexpr std::size_t kMergeChunk = 1 << 20;
+
+  // Hands `add` the row (account, customer_class, rate_schedule, city, county, read_cycle,
+  // id) of each account of `work`, which is in account order. A day's accounts mostly have
+  // neighbouring ids (the run numbers them by phase and cycle), so each run of near ids is
+  // read as one range of rows, not looked up one by one; a gap wider than kNearIds starts
+  // a new range, so rows read and passed over stay a few for each one used.
+  template <typename Add>
+  void read_accounts(const std::vector<Work>& work, const std::string& task, const Add& add) {
+    auto s = store_.db().prepare("SELECT account, customer_class, rate_schedule, city, county, read_cycle, id "
+                                 "FROM accounts WHERE id BETWEEN ? AND ?");
+    auto missing = [&](std::int64_t account) {
+      return std::runtime_error(fmt::format("account {} of {} is not in the run", account, task));
+    };
+    for (std::size_t at = 0; at < work.size();) {
+      std::size_t end = at + 1;
+      while (end < work.size() && work[end].account - work[end - 1].account <= kNearIds) ++end;
+      s.bind(1, work[at].account).bind(2, work[end - 1].account);
+      for (std::size_t i = at; i < end; ++i) {
+        std::int64_t id = 0;
+        while (s.step() && (id = s.integer(6)) < work[i].account) {
+        }
+        if (id != work[i].account) throw missing(work[i].account);
+        add(s);
+      }
+      s.reset();
+      at = end;
+    }
+  }
+  static constexpr std::int64_t kNearIds = 16;
 
   Store& store_;
   const Program& program_;
