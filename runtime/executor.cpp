@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <set>
+#include <span>
 
 #include "compiler/compiler.h"
 #include "compiler/eval.h"
@@ -311,10 +312,7 @@ class Executor {
   }
 
   // Per-account work of one task: which accounts, with which date.
-  struct Work {
-    std::int64_t account;
-    Date on;
-  };
+  using Work = Effect;
 
   void batch(int v) {
     TaskRow& row = rows_[static_cast<std::size_t>(v)];
@@ -336,10 +334,13 @@ class Executor {
     for (std::size_t at = 0; at < work.size();) {
       std::size_t end = std::min(work.size(), at + static_cast<std::size_t>(knobs_.batch_size));
       sql::Transaction t(store_.db());
-      for (std::size_t i = at; i < end; ++i) {
-        store_.add_effect(row.id, work[i].account, kind, work[i].on);
-        if (knobs_.crash_after_effects > 0 && ++effects_ >= knobs_.crash_after_effects) ::kill(::getpid(), SIGKILL);
-      }
+      std::span<const Work> chunk(work.data() + at, end - at);
+      long left = knobs_.crash_after_effects - effects_;  // the test knob: stop after exactly that many
+      bool crash = knobs_.crash_after_effects > 0 && left <= static_cast<long>(chunk.size());
+      if (crash) chunk = chunk.first(static_cast<std::size_t>(std::max(left, 0L)));
+      store_.add_effects(row.id, kind, chunk);
+      effects_ += static_cast<long>(chunk.size());
+      if (crash) ::kill(::getpid(), SIGKILL);
       store_.add_done(row.id, static_cast<std::int64_t>(end - at));
       t.commit();
       row.done += static_cast<std::int64_t>(end - at);

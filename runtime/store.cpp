@@ -343,6 +343,30 @@ void Store::add_effect(int task, std::int64_t account, const char* kind, Date on
   insert_effect_->bind(1, task).bind(2, account).bind(3, kind).bind(4, format_date(on)).run();
 }
 
+void Store::add_effects(int task, const char* kind, std::span<const Effect> effects) {
+  if (!insert_effects_) {
+    std::string sql = "INSERT INTO effects VALUES ";
+    for (std::size_t i = 0; i < kEffectsPerInsert; ++i) sql += fmt::format("{}(?1, ?{}, ?2, ?{})", i ? ", " : "", 3 + 2 * i, 4 + 2 * i);
+    insert_effects_.emplace(db_.prepare(sql));
+  }
+  std::size_t whole = effects.size() - effects.size() % kEffectsPerInsert;
+  std::optional<Date> last;
+  std::string text;  // the dates repeat: each formatted once
+  auto date = [&](Date on) -> const std::string& {
+    if (on != last) text = format_date(on), last = on;
+    return text;
+  };
+  for (std::size_t at = 0; at < whole; at += kEffectsPerInsert) {
+    insert_effects_->bind(1, task).bind(2, kind);
+    for (std::size_t i = 0; i < kEffectsPerInsert; ++i) {
+      const Effect& e = effects[at + i];
+      insert_effects_->bind(static_cast<int>(3 + 2 * i), e.account).bind(static_cast<int>(4 + 2 * i), date(e.on));
+    }
+    insert_effects_->run();
+  }
+  for (const Effect& e : effects.subspan(whole)) add_effect(task, e.account, kind, e.on);
+}
+
 void Store::add_done(int task, std::int64_t count) {
   db_.prepare("UPDATE tasks SET done = done + ? WHERE id = ?").bind(1, count).bind(2, task).run();
 }

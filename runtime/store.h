@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,12 @@ struct TaskRow {
   std::int64_t done = 0;     // effects recorded
   std::string error;
   std::vector<int> deps;
+};
+
+// One account's effect of a task: the account's id, and the date it took effect.
+struct Effect {
+  std::int64_t account;
+  Date on;
 };
 
 struct AccountRow {
@@ -115,6 +122,10 @@ class Store {
   void set_state(int task, TaskState state, const std::string& error = {});
   void start_attempt(int task);
   void add_effect(int task, std::int64_t account, const char* kind, Date on);
+  // Many effects of one task, kEffectsPerInsert to a statement (one statement's fixed cost,
+  // spread over many rows).
+  void add_effects(int task, const char* kind, std::span<const Effect> effects);
+  static constexpr std::size_t kEffectsPerInsert = 64;
   void add_done(int task, std::int64_t count);
   void record_outbox(const std::string& name, std::optional<int> task, std::int64_t rows, std::int64_t bytes,
                      const std::string& sha256);
@@ -129,7 +140,7 @@ class Store {
 
   std::string path_;
   sql::Database db_;
-  std::optional<sql::Statement> insert_account_, stage_account_, insert_effect_, insert_event_, set_state_, last_as_of_;
+  std::optional<sql::Statement> insert_account_, stage_account_, insert_effect_, insert_effects_, insert_event_, set_state_, last_as_of_;
 };
 
 std::string now_text();  // the wall-clock time for the event log, UTC

@@ -109,6 +109,33 @@ TEST_F(StoreTest, AnEffectIsRecordedOncePerTaskAndAccount) {
   EXPECT_THROW(store.add_effect(1, 1, "notice", *parse_date("2026-12-02")), sql::Error);
 }
 
+// A batch's effects go in many to a statement, the rest one by one: every one recorded once,
+// each with its own date (a switch batch's dates differ from account to account).
+TEST_F(StoreTest, ManyEffectsAreRecordedEachWithItsDate) {
+  make_run();
+  Store store = Store::open(path_);
+  std::vector<Effect> effects;
+  std::size_t n = 2 * Store::kEffectsPerInsert + 5;  // two whole statements and five more
+  for (std::size_t i = 0; i < n; ++i) effects.push_back({static_cast<std::int64_t>(10 + i), *parse_date("2027-03-01") + std::chrono::days(i / 50)});
+  {
+    sql::Transaction t(store.db());
+    store.add_effects(1, "switch", effects);
+    store.add_effects(1, "switch", {});
+    t.commit();
+  }
+  auto s = store.db().prepare("SELECT account, kind, on_date FROM effects WHERE task = 1 ORDER BY account");
+  std::size_t i = 0;
+  for (; s.step(); ++i) {
+    ASSERT_LT(i, n);
+    EXPECT_EQ(s.integer(0), effects[i].account);
+    EXPECT_EQ(s.text(1), "switch");
+    EXPECT_EQ(s.text(2), format_date(effects[i].on));
+  }
+  EXPECT_EQ(i, n);
+  sql::Transaction t(store.db());
+  EXPECT_THROW(store.add_effects(1, "switch", std::span(effects).subspan(n - 1)), sql::Error);
+}
+
 // Every daily run asks these for each post-enrollment notice. They must read switch_dates
 // (a few rows) and then accounts by id, never the phase's accounts with a probe each.
 TEST_F(StoreTest, OwnSwitchDatesAreReadFromTheirTableFirst) {
