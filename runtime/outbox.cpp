@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
+#include <iterator>
+#include <optional>
 #include <stdexcept>
 
 #include "runtime/customers.h"
@@ -181,41 +183,42 @@ void MailMerge::add(std::string_view account, int customer_class, std::string_vi
 
 std::string x12_814(const Ccasr814& b) {
   std::string out;
-  auto segment = [&](const std::string& s) {
-    out += s;
+  // Each segment formatted straight onto the end of the file's text, with its terminator.
+  auto segment = [&out]<typename... Args>(fmt::format_string<Args...> format, Args&&... args) {
+    fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
     out += "~\n";
   };
   std::string control = fmt::format("{:09}", b.control_number);
-  segment(fmt::format("ISA*00*{}*00*{}*ZZ*{}*ZZ*{}*{}*0000*U*00401*{}*0*P*>", pad("", 10), pad("", 10),
-                      pad(b.cca_code, 15), pad(b.utility_code, 15), yymmdd(b.created), control));
-  segment(fmt::format("GS*GE*{}*{}*{}*0000*{}*X*004010", b.cca_code, b.utility_code, ccyymmdd(b.created),
-                      b.control_number));
+  std::string created = ccyymmdd(b.created);
+  segment("ISA*00*{}*00*{}*ZZ*{}*ZZ*{}*{}*0000*U*00401*{}*0*P*>", pad("", 10), pad("", 10), pad(b.cca_code, 15),
+          pad(b.utility_code, 15), yymmdd(b.created), control);
+  segment("GS*GE*{}*{}*{}*0000*{}*X*004010", b.cca_code, b.utility_code, created, b.control_number);
+  std::string utility = b.utility_duns.empty() ? fmt::format("N1*8S*{}", b.utility_name)
+                                               : fmt::format("N1*8S*{}*1*{}", b.utility_name, b.utility_duns);
+  std::string cca = b.cca_duns.empty() ? fmt::format("N1*SJ*{}", b.cca_name) : fmt::format("N1*SJ*{}*1*{}", b.cca_name, b.cca_duns);
+  std::optional<Date> last;
+  std::string effective;  // lines share their dates: each formatted once
   int transaction = 0;
   for (const Ccasr814::Line& line : b.lines) {
     ++transaction;
-    std::string st = fmt::format("{:04}", transaction);
-    int segments = 0;
-    auto counted = [&](const std::string& s) {
-      segment(s);
-      ++segments;
-    };
-    counted(fmt::format("ST*814*{}", st));
+    if (line.effective != last) effective = ccyymmdd(line.effective), last = line.effective;
     const char* purpose = line.type == Ccasr814::Type::kCancel ? "01" : "13";
     const char* action = line.type == Ccasr814::Type::kUpdate       ? "001"
                          : line.type == Ccasr814::Type::kDisconnect ? "024"
                                                                     : "021";
-    counted(fmt::format("BGN*{}*{}{}*{}", purpose, b.reference_prefix, st, ccyymmdd(b.created)));
-    counted(b.utility_duns.empty() ? fmt::format("N1*8S*{}", b.utility_name)
-                                   : fmt::format("N1*8S*{}*1*{}", b.utility_name, b.utility_duns));
-    counted(b.cca_duns.empty() ? fmt::format("N1*SJ*{}", b.cca_name) : fmt::format("N1*SJ*{}*1*{}", b.cca_name, b.cca_duns));
-    counted(fmt::format("LIN*{}*SH*EL*SH*CE", transaction));
-    counted(fmt::format("ASI*7*{}", action));
-    counted(fmt::format("REF*12*{}", line.account));
-    counted(fmt::format("DTM*151*{}", ccyymmdd(line.effective)));
-    segment(fmt::format("SE*{}*{}", segments + 1, st));
+    // ST, BGN, N1, N1, LIN, ASI, REF, DTM, then SE counting those 8 and itself.
+    segment("ST*814*{:04}", transaction);
+    segment("BGN*{}*{}{:04}*{}", purpose, b.reference_prefix, transaction, created);
+    segment("{}", utility);
+    segment("{}", cca);
+    segment("LIN*{}*SH*EL*SH*CE", transaction);
+    segment("ASI*7*{}", action);
+    segment("REF*12*{}", line.account);
+    segment("DTM*151*{}", effective);
+    segment("SE*9*{:04}", transaction);
   }
-  segment(fmt::format("GE*{}*{}", transaction, b.control_number));
-  segment(fmt::format("IEA*1*{}", control));
+  segment("GE*{}*{}", transaction, b.control_number);
+  segment("IEA*1*{}", control);
   return out;
 }
 

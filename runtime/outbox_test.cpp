@@ -22,7 +22,7 @@ TEST(X12, OneTransactionPerAccountWithCountsAndControlNumbers) {
   b.control_number = 42;
   b.created = *parse_date("2027-02-22");
   b.reference_prefix = "CPA00042";
-  b.lines = {{"8000000001", *parse_date("2027-03-01")}, {"8000000002", *parse_date("2027-03-01")}};
+  b.lines = {{"8000000001", *parse_date("2027-03-01")}, {"8000000002", *parse_date("2027-03-03"), Ccasr814::Type::kDisconnect}};
   EXPECT_EQ(x12_814(b),
             "ISA*00*          *00*          *ZZ*CPA            *ZZ*SCE            *270222*0000*U*00401*000000042*0*P*>~\n"
             "GS*GE*CPA*SCE*20270222*0000*42*X*004010~\n"
@@ -40,9 +40,9 @@ TEST(X12, OneTransactionPerAccountWithCountsAndControlNumbers) {
             "N1*8S*Southern California Edison~\n"
             "N1*SJ*Clean Power Alliance*1*123456789~\n"
             "LIN*2*SH*EL*SH*CE~\n"
-            "ASI*7*021~\n"
+            "ASI*7*024~\n"
             "REF*12*8000000002~\n"
-            "DTM*151*20270301~\n"
+            "DTM*151*20270303~\n"
             "SE*9*0002~\n"
             "GE*2*42~\n"
             "IEA*1*000000042~\n");
