@@ -428,7 +428,8 @@ class Executor {
     }
     // Before enrollment: the accounts of the mass enrollment (read from the phase index
     // alone) that this notice has not reached and that have not opted out.
-    AccountSet sent = sent_to(row), opted_out = opted_out_by_now();
+    AccountSet sent = sent_to(row);
+    const AccountSet& opted_out = opted_out_by_now();
     auto s = store_.db().prepare("SELECT id, read_cycle FROM accounts WHERE phase = ? AND origin = 'import'");
     s.bind(1, node.phase);
     while (s.step()) {
@@ -474,10 +475,15 @@ class Executor {
     s.bind(1, row.id);
     return std::move(AccountSet(max_account_id()).add_all(s));
   }
-  AccountSet opted_out_by_now() {
-    auto s = store_.db().prepare("SELECT account FROM optouts WHERE kind <> 'rejected' AND taken_on <= ?");
-    s.bind(1, format_date(as_of_));
-    return std::move(AccountSet(max_account_id()).add_all(s));
+  // Read once a run: only ingests add or withdraw opt-outs, and the as-of date is the run's.
+  const AccountSet& opted_out_by_now() {
+    if (!opted_out_) {
+      auto s = store_.db().prepare("SELECT account FROM optouts WHERE kind <> 'rejected' AND taken_on <= ?");
+      s.bind(1, format_date(as_of_));
+      opted_out_.emplace(max_account_id());
+      opted_out_->add_all(s);
+    }
+    return *opted_out_;
   }
 
   // After enrollment a notice goes to an account once it has switched (its cycle's switch
@@ -488,7 +494,8 @@ class Executor {
   // differs from the schedule, a retried Connect, a move-in: few) have windows of their own,
   // and count as switched from that date when no switch task switches them.
   std::vector<Work> select_after_switch(const TaskNode& node, const TaskRow& row, const std::vector<bool>& due_cycle) {
-    AccountSet sent = sent_to(row), opted_out = opted_out_by_now();
+    AccountSet sent = sent_to(row);
+    const AccountSet& opted_out = opted_out_by_now();
     std::vector<Store::OwnSwitch> own = store_.own_switch_dates(node.phase);
     AccountSet own_accounts(max_account_id());
     for (const Store::OwnSwitch& o : own) own_accounts.add(o.account);
@@ -695,6 +702,7 @@ class Executor {
   RunKnobs knobs_;
   std::vector<TaskRow> rows_;
   std::optional<std::int64_t> max_account_id_;
+  std::optional<AccountSet> opted_out_;
   long effects_ = 0;
   Progress progress_;
 };
