@@ -57,9 +57,19 @@ std::string damaged(const std::string& path, const std::string& detail) {
                      "repairs a run database: restore it from a backup, then resume", path, detail);
 }
 
-// The latest as-of date is read by every ingest row's account facts; an ingest appends an
-// event per row, so without this index each read walked back over the rows before it.
-constexpr const char* kEventsByKind = "CREATE INDEX IF NOT EXISTS events_by_kind ON events(kind, seq)";
+// Indexes added after the first runs were created: a run created before one gets it on its
+// next change. The latest as-of date is read by every ingest row's account facts, and an
+// ingest appends an event per row: without events_by_kind each read walked back over the
+// rows before it. Every run's first step sends the queued CCASRs, switches the accounts of
+// retried Connects and checks the request files: without the other three it read every
+// request there is. (They index only the requests those steps read: an index of every
+// request by state would compete, for SQLite without statistics, with the account's own
+// index in the per-account checks.)
+constexpr const char* kLaterIndexes =
+    "CREATE INDEX IF NOT EXISTS events_by_kind ON events(kind, seq);"
+    "CREATE INDEX IF NOT EXISTS requests_queued ON requests(type, id) WHERE state = 'queued';"
+    "CREATE INDEX IF NOT EXISTS requests_connects ON requests(state, effective_on) WHERE type = 'connect';"
+    "CREATE INDEX IF NOT EXISTS requests_by_file ON requests(file)";
 
 bool has_sqlite_header(const std::string& path) {
   char magic[16] = {};
@@ -139,7 +149,7 @@ Store Store::open(const std::string& path, bool read_only) {
   }
   if (!read_only) {
     store.configure();
-    store.db_.exec(kEventsByKind);  // a run created before this index gets it on its next change
+    store.db_.exec(kLaterIndexes);
   } else {
     store.db_.exec("PRAGMA busy_timeout = 1000");
   }
@@ -266,7 +276,7 @@ void Store::finish_setup() {
   // cycle) without reading each account's row.
   db_.exec("CREATE INDEX accounts_by_phase ON accounts(phase, origin, read_cycle, id)");
   db_.exec("CREATE INDEX responses_by_account ON responses(account)");
-  db_.exec(kEventsByKind);
+  db_.exec(kLaterIndexes);
 }
 
 RunInfo Store::run() {

@@ -196,6 +196,30 @@ TEST_F(StoreTest, TheLatestAsOfDateIsReadFromAnIndex) {
   EXPECT_TRUE(uses_index(store));
 }
 
+// Indexes added after the first runs were created reach an older run on its next change.
+TEST_F(StoreTest, AnOlderRunGetsTheLaterIndexesWhenOpenedToChange) {
+  make_run();
+  auto indexes = [&](Store& store) {
+    std::vector<std::string> names;
+    auto s = store.db().prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN "
+                                "('events_by_kind', 'requests_queued', 'requests_connects', 'requests_by_file') ORDER BY name");
+    while (s.step()) names.push_back(s.text(0));
+    return names;
+  };
+  std::vector<std::string> all = {"events_by_kind", "requests_by_file", "requests_connects", "requests_queued"};
+  {
+    Store store = Store::open(path_);
+    EXPECT_EQ(indexes(store), all);
+    store.db().exec("DROP INDEX events_by_kind; DROP INDEX requests_queued; DROP INDEX requests_connects; DROP INDEX requests_by_file");
+  }
+  {
+    Store store = Store::open(path_, true);
+    EXPECT_TRUE(indexes(store).empty());
+  }
+  Store store = Store::open(path_);
+  EXPECT_EQ(indexes(store), all);
+}
+
 TEST_F(StoreTest, RefusesWhatItCannotUse) {
   make_run();
   {
