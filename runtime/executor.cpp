@@ -314,6 +314,25 @@ class Executor {
   // Per-account work of one task: which accounts, with which date.
   using Work = Effect;
 
+  // A set of accounts as one bit per account id (the run's ids are dense row ids), for
+  // selecting without a look-up per account.
+  class AccountSet {
+   public:
+    explicit AccountSet(std::int64_t max_id) : bits_(static_cast<std::size_t>(max_id) + 1) {}
+    // Adds the accounts in the first column of a query's rows.
+    AccountSet& add_all(sql::Statement& accounts) {
+      while (accounts.step()) add(accounts.integer(0));
+      return *this;
+    }
+    void add(std::int64_t id) {
+      if (id >= 0 && static_cast<std::size_t>(id) < bits_.size()) bits_[static_cast<std::size_t>(id)] = true;
+    }
+    bool contains(std::int64_t id) const { return id >= 0 && static_cast<std::size_t>(id) < bits_.size() && bits_[static_cast<std::size_t>(id)]; }
+
+   private:
+    std::vector<bool> bits_;
+  };
+
   void batch(int v) {
     TaskRow& row = rows_[static_cast<std::size_t>(v)];
     const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(v)];
@@ -327,7 +346,8 @@ class Executor {
       ++row.attempts;
     }
     bool skipped = false;
-    std::vector<Work> work = select_work(node, row, skipped);
+    std::optional<AccountSet> reached;  // the accounts with this task's effect, if the selection read them
+    std::vector<Work> work = select_work(node, row, skipped, reached);
     const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
     auto started = std::chrono::steady_clock::now();
@@ -351,7 +371,10 @@ class Executor {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     // When the selection passed over no account, every account it could find now has its
     // effect, so none remains (any_remaining looks among those accounts).
-    bool complete = !skipped || !any_remaining(node, row);
+    if (reached) {
+      for (const Work& w : work) reached->add(w.account);
+    }
+    bool complete = !skipped || !any_remaining(node, row, reached ? &*reached : nullptr);
     std::vector<OutboxFile> files = write_outbox_files(node, row, complete, work);
     sql::Transaction t(store_.db());
     for (const OutboxFile& f : files) store_.record_outbox(f.name, row.id, f.rows, f.written.bytes, f.written.sha256);
@@ -376,8 +399,9 @@ class Executor {
   }
 
   // Accounts of the task with no effect yet that are due by the as-of date, in account order.
-  // `skipped` tells whether the query passed over any account as not due yet.
-  std::vector<Work> select_work(const TaskNode& node, const TaskRow& row, bool& skipped) {
+  // `skipped` tells whether the query passed over any account as not due yet; `reached`
+  // receives the accounts the task had reached before, when the selection reads them.
+  std::vector<Work> select_work(const TaskNode& node, const TaskRow& row, bool& skipped, std::optional<AccountSet>& reached) {
     std::vector<Work> out;
     const PhaseInfo& phase = model_.phases.at(static_cast<std::size_t>(node.phase));
     if (node.kind == NodeKind::kSwitch) {
@@ -424,11 +448,11 @@ class Executor {
     }
     if (notice.decl->stage != ast::Stage::kPre) {
       skipped = true;  // accounts not switched yet are not even looked at
-      return select_after_switch(node, row, due_cycle);
+      return select_after_switch(node, due_cycle, reached.emplace(sent_to(row)));
     }
     // Before enrollment: the accounts of the mass enrollment (read from the phase index
     // alone) that this notice has not reached and that have not opted out.
-    AccountSet sent = sent_to(row);
+    const AccountSet& sent = reached.emplace(sent_to(row));
     const AccountSet& opted_out = opted_out_by_now();
     auto s = store_.db().prepare("SELECT id, read_cycle FROM accounts WHERE phase = ? AND origin = 'import'");
     s.bind(1, node.phase);
@@ -443,24 +467,6 @@ class Executor {
     return out;
   }
 
-  // A set of accounts as one bit per account id (the run's ids are dense row ids), for
-  // selecting without a look-up per account.
-  class AccountSet {
-   public:
-    explicit AccountSet(std::int64_t max_id) : bits_(static_cast<std::size_t>(max_id) + 1) {}
-    // Adds the accounts in the first column of a query's rows.
-    AccountSet& add_all(sql::Statement& accounts) {
-      while (accounts.step()) add(accounts.integer(0));
-      return *this;
-    }
-    void add(std::int64_t id) {
-      if (id >= 0 && static_cast<std::size_t>(id) < bits_.size()) bits_[static_cast<std::size_t>(id)] = true;
-    }
-    bool contains(std::int64_t id) const { return id >= 0 && static_cast<std::size_t>(id) < bits_.size() && bits_[static_cast<std::size_t>(id)]; }
-
-   private:
-    std::vector<bool> bits_;
-  };
   std::int64_t max_account_id() {
     if (!max_account_id_) {
       auto s = store_.db().prepare("SELECT coalesce(max(id), 0) FROM accounts");
@@ -493,8 +499,7 @@ class Executor {
   // account of the phase. Accounts with a switch date of their own (an actual read that
   // differs from the schedule, a retried Connect, a move-in: few) have windows of their own,
   // and count as switched from that date when no switch task switches them.
-  std::vector<Work> select_after_switch(const TaskNode& node, const TaskRow& row, const std::vector<bool>& due_cycle) {
-    AccountSet sent = sent_to(row);
+  std::vector<Work> select_after_switch(const TaskNode& node, const std::vector<bool>& due_cycle, const AccountSet& sent) {
     const AccountSet& opted_out = opted_out_by_now();
     std::vector<Store::OwnSwitch> own = store_.own_switch_dates(node.phase);
     AccountSet own_accounts(max_account_id());
@@ -560,33 +565,54 @@ class Executor {
 
   // Whether any account could still get an effect from this task: one without one that has
   // not opted out (and, after enrollment, whose Connect was not cancelled). An existence
-  // test: while a task runs, the first such account is found at once.
-  bool any_remaining(const TaskNode& node, const TaskRow& row) {
+  // test: while a task runs, the first such account is found at once. When the selection
+  // read the task's effects (`reached`, with this batch's), the accounts without one come
+  // from the phase index and a bit each, and only those are checked for the rest, instead
+  // of a look-up in effects for every account passed over.
+  bool any_remaining(const TaskNode& node, const TaskRow& row, const AccountSet* reached) {
     const char* opted_out =
         "(EXISTS (SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected') OR a.held IS NOT NULL)";
     const char* cancelled =
         "(EXISTS (SELECT 1 FROM requests r WHERE r.account = a.id AND r.type = 'cancel' AND r.state = 'sent') OR "
         "EXISTS (SELECT 1 FROM responses p WHERE p.account = a.id AND p.type = 'connect' AND p.accepted = 0 "
         "AND p.disposition = 'hold'))";
-    std::string sql;
     if (node.kind == NodeKind::kSwitch) {
       int ccasr = graph_.find(fmt::format("{}.connect.c{:02}", model_.phases.at(static_cast<std::size_t>(node.phase)).id, node.cycle)) + 1;
-      sql = fmt::format("SELECT 1 FROM effects c JOIN accounts a ON a.id = c.account WHERE c.task = {} AND NOT EXISTS "
-                        "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT EXISTS "
-                        "(SELECT 1 FROM responses p WHERE p.account = a.id AND p.type = 'connect' AND p.accepted = 0) LIMIT 1",
-                        ccasr, cancelled);
-    } else {
-      bool pre = node.kind == NodeKind::kNotice &&
-                 model_.notices.at(static_cast<std::size_t>(node.notice)).decl->stage == ast::Stage::kPre;
-      sql = fmt::format("SELECT 1 FROM accounts a WHERE a.phase = ?2 {} {} AND NOT EXISTS "
-                        "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT {} LIMIT 1",
-                        node.kind == NodeKind::kCcasr ? "AND a.read_cycle = ?3" : "",
-                        node.kind == NodeKind::kCcasr || pre ? "AND a.origin = 'import'" : "", opted_out, cancelled);
+      auto s = store_.db().prepare(fmt::format(
+          "SELECT 1 FROM effects c JOIN accounts a ON a.id = c.account WHERE c.task = {} AND NOT EXISTS "
+          "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT EXISTS "
+          "(SELECT 1 FROM responses p WHERE p.account = a.id AND p.type = 'connect' AND p.accepted = 0) LIMIT 1",
+          ccasr, cancelled));
+      s.bind(1, row.id);
+      return s.step();
     }
-    auto s = store_.db().prepare(sql);
+    bool pre = node.kind == NodeKind::kNotice &&
+               model_.notices.at(static_cast<std::size_t>(node.notice)).decl->stage == ast::Stage::kPre;
+    std::string accounts = fmt::format("a.phase = ?2 {} {}", node.kind == NodeKind::kCcasr ? "AND a.read_cycle = ?3" : "",
+                                       node.kind == NodeKind::kCcasr || pre ? "AND a.origin = 'import'" : "");
+    auto bind = [&](sql::Statement& s) {
+      s.bind(2, node.phase);
+      if (node.kind == NodeKind::kCcasr) s.bind(3, node.cycle);
+    };
+    if (reached != nullptr) {
+      auto ids = store_.db().prepare(fmt::format("SELECT a.id FROM accounts a WHERE {}", accounts));
+      auto open = store_.db().prepare(fmt::format("SELECT 1 FROM accounts a WHERE a.id = ?1 AND NOT {} AND NOT {}", opted_out, cancelled));
+      bind(ids);
+      while (ids.step()) {
+        std::int64_t id = ids.integer(0);
+        if (reached->contains(id)) continue;
+        open.bind(1, id);
+        bool found = open.step();
+        open.reset();
+        if (found) return true;
+      }
+      return false;
+    }
+    auto s = store_.db().prepare(fmt::format("SELECT 1 FROM accounts a WHERE {} AND NOT EXISTS "
+                                             "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT {} LIMIT 1",
+                                             accounts, opted_out, cancelled));
     s.bind(1, row.id);
-    if (node.kind != NodeKind::kSwitch) s.bind(2, node.phase);
-    if (node.kind == NodeKind::kCcasr) s.bind(3, node.cycle);
+    bind(s);
     return s.step();
   }
 
