@@ -678,10 +678,14 @@ class Executor {
         b.control_number = row.id;
         b.created = node.send;
         b.reference_prefix = fmt::format("{}{:05}", model_.cca, row.id);
-        auto s = store_.db().prepare(
-            "SELECT a.account, e.on_date FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? ORDER BY e.account");
+        // The batch's effects, then their accounts' numbers read as ranges of neighbouring ids.
+        std::vector<Work> effects;
+        auto s = store_.db().prepare("SELECT account, on_date FROM effects WHERE task = ? ORDER BY account");
         s.bind(1, row.id);
-        while (s.step()) b.lines.push_back({s.text(0), parse_date(s.text(1)).value_or(node.latest)});
+        while (s.step()) effects.push_back({s.integer(0), parse_date(s.text(1)).value_or(node.latest)});
+        b.lines.reserve(effects.size());
+        std::size_t i = 0;
+        read_accounts(effects, row.key, [&](const sql::Statement& a) { b.lines.push_back({a.text(0), effects[i++].on}); });
         auto n = static_cast<std::int64_t>(b.lines.size());
         files.push_back({name, n, outbox_.write(name, x12_814(b))});
       }
