@@ -97,6 +97,21 @@ TEST_F(StoreTest, StagedAccountsAreNumberedByPhaseThenCycleThenFileOrder) {
   EXPECT_EQ(staged.integer(0), 0);  // dropped once stored
 }
 
+// Columns read as text: stored text as it is (with a comma, a quote, UTF-8, an empty one),
+// numbers as SQLite writes them, NULL as empty.
+TEST_F(StoreTest, ColumnsReadAsText) {
+  Store store = Store::create(path_);
+  auto s = store.db().prepare("SELECT 'Ca\xC3\xB1" "ada, \"Flintridge\"', '', 42, 1.5, NULL, x'414243'");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.view(0), "Ca\xC3\xB1" "ada, \"Flintridge\"");
+  EXPECT_EQ(s.text(0), "Ca\xC3\xB1" "ada, \"Flintridge\"");
+  EXPECT_EQ(s.view(1), "");
+  EXPECT_EQ(s.view(2), "42");
+  EXPECT_EQ(s.text(3), "1.5");
+  EXPECT_EQ(s.view(4), "");
+  EXPECT_EQ(s.text(5), "ABC");
+}
+
 TEST_F(StoreTest, AnEffectIsRecordedOncePerTaskAndAccount) {
   make_run();
   Store store = Store::open(path_);
