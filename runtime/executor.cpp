@@ -313,6 +313,11 @@ class Executor {
 
   // Per-account work of one task: which accounts, with which date.
   using Work = Effect;
+  // Sorts work by account; a selection read in id order (the usual case) is left as it is.
+  static void in_account_order(std::vector<Work>& work) {
+    auto by_account = [](const Work& a, const Work& b) { return a.account < b.account; };
+    if (!std::is_sorted(work.begin(), work.end(), by_account)) std::sort(work.begin(), work.end(), by_account);
+  }
 
   // A set of accounts as one bit per account id (the run's ids are dense row ids), for
   // selecting without a look-up per account.
@@ -463,7 +468,7 @@ class Executor {
       if (cycle < due_cycle.size() && due_cycle[cycle]) out.push_back({account, as_of_});
       else skipped = true;
     }
-    std::sort(out.begin(), out.end(), [](const Work& a, const Work& b) { return a.account < b.account; });
+    in_account_order(out);
     return out;
   }
 
@@ -536,7 +541,7 @@ class Executor {
       }
       if ((on <= as_of_ || switched_here) && own_send_due(node, o.cycle, on)) out.push_back({o.account, as_of_});
     }
-    std::sort(out.begin(), out.end(), [](const Work& a, const Work& b) { return a.account < b.account; });
+    in_account_order(out);
     return out;
   }
 
@@ -655,21 +660,22 @@ class Executor {
       }
       // Otherwise (a batch killed before its file was written, and resumed, perhaps on a
       // later day) a date's file is (re)written whenever it does not hold every effect of
-      // that date: a resumed batch adds to the day's mail merge.
-      std::vector<std::pair<std::string, std::int64_t>> dates;
-      auto d = store_.db().prepare("SELECT on_date, count(*) FROM effects WHERE task = ? GROUP BY on_date ORDER BY on_date");
+      // that date: a resumed batch adds to the day's mail merge. The task's effects are read
+      // once, in account order, into their dates (which come in runs: a day's accounts
+      // mostly follow each other).
+      std::map<std::string, std::vector<Work>> dates;
+      auto d = store_.db().prepare("SELECT account, on_date FROM effects WHERE task = ? ORDER BY account");
       d.bind(1, row.id);
-      while (d.step()) dates.emplace_back(d.text(0), d.integer(1));
-      for (const auto& [date, count] : dates) {
+      std::vector<Work>* into = nullptr;
+      std::string last;
+      while (d.step()) {
+        if (into == nullptr || d.view(1) != last) into = &dates[last = std::string(d.view(1))];
+        into->push_back({d.integer(0), as_of_});
+      }
+      for (const auto& [date, effects] : dates) {
         std::string name = file_name(date);
-        if (store_.outbox_rows(name) == count) continue;
-        auto s = store_.db().prepare(
-            "SELECT a.account, a.customer_class, a.rate_schedule, a.city, a.county, a.read_cycle "
-            "FROM effects e JOIN accounts a ON a.id = e.account WHERE e.task = ? AND e.on_date = ? ORDER BY e.account");
-        s.bind(1, row.id).bind(2, date);
-        write_merge(name, parse_date(date).value_or(as_of_), [&](const auto& add) {
-          while (s.step()) add(s);
-        });
+        if (store_.outbox_rows(name) == static_cast<std::int64_t>(effects.size())) continue;
+        write_merge(name, parse_date(date).value_or(as_of_), [&](const auto& add) { read_accounts(effects, row.key, add); });
       }
     } else if (node.kind == NodeKind::kCcasr && complete && row.done > 0) {
       std::string name = fmt::format("ccasr/{}.814", row.key);
