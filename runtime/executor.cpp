@@ -14,6 +14,7 @@
 #include <iostream>
 #include <set>
 #include <span>
+#include <stdexcept>
 
 #include "compiler/compiler.h"
 #include "compiler/eval.h"
@@ -601,12 +602,16 @@ class Executor {
     };
     if (reached != nullptr) {
       auto ids = store_.db().prepare(fmt::format("SELECT a.id FROM accounts a WHERE {}", accounts));
-      auto open = store_.db().prepare(fmt::format("SELECT 1 FROM accounts a WHERE a.id = ?1 AND NOT {} AND NOT {}", opted_out, cancelled));
+      // The bitset only passes accounts over: each one it lets through gets the whole check.
+      auto open = store_.db().prepare(fmt::format("SELECT 1 FROM accounts a WHERE a.id = ?2 AND NOT EXISTS "
+                                                  "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) "
+                                                  "AND NOT {} AND NOT {}", opted_out, cancelled));
+      open.bind(1, row.id);
       bind(ids);
       while (ids.step()) {
         std::int64_t id = ids.integer(0);
         if (reached->contains(id)) continue;
-        open.bind(1, id);
+        open.bind(2, id);
         bool found = open.step();
         open.reset();
         if (found) return true;
@@ -708,13 +713,18 @@ class Executor {
   template <typename Add>
   void read_accounts(const std::vector<Work>& work, const std::string& task, const Add& add) {
     auto s = store_.db().prepare("SELECT account, customer_class, rate_schedule, city, county, read_cycle, id "
-                                 "FROM accounts WHERE id BETWEEN ? AND ?");
+                                 "FROM accounts WHERE id BETWEEN ? AND ? ORDER BY id");
     auto missing = [&](std::int64_t account) {
       return std::runtime_error(fmt::format("account {} of {} is not in the run", account, task));
     };
     for (std::size_t at = 0; at < work.size();) {
       std::size_t end = at + 1;
-      while (end < work.size() && work[end].account - work[end - 1].account <= kNearIds) ++end;
+      while (end < work.size() && work[end].account - work[end - 1].account <= kNearIds) {
+        if (work[end].account <= work[end - 1].account) {
+          throw std::logic_error(fmt::format("the accounts of {} to read are not in account order", task));
+        }
+        ++end;
+      }
       s.bind(1, work[at].account).bind(2, work[end - 1].account);
       for (std::size_t i = at; i < end; ++i) {
         std::int64_t id = 0;

@@ -49,13 +49,13 @@ void write_all(int fd, std::string_view bytes, const std::string& path) {
 
 constexpr std::size_t kWriteChunk = 1 << 20;
 
-// Appends one CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
-// One pass over the characters (find_first_of searches the four-character set once for
-// each character of the field).
+// Whether a CSV field holds a comma, quote or line break: one pass over the characters
+// (find_first_of searches the four-character set once for each character of the field).
 bool needs_quotes(std::string_view value) {
   return std::any_of(value.begin(), value.end(), [](char c) { return c == ',' || c == '"' || c == '\r' || c == '\n'; });
 }
 
+// Appends one CSV field, quoted when it needs to be (RFC 4180).
 void append_field(std::string& out, std::string_view value) {
   if (!needs_quotes(value)) {
     out += value;

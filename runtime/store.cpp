@@ -69,7 +69,7 @@ constexpr const char* kLaterIndexes =
     "CREATE INDEX IF NOT EXISTS events_by_kind ON events(kind, seq);"
     "CREATE INDEX IF NOT EXISTS requests_queued ON requests(type, id) WHERE state = 'queued';"
     "CREATE INDEX IF NOT EXISTS requests_connects ON requests(state, effective_on) WHERE type = 'connect';"
-    "CREATE INDEX IF NOT EXISTS requests_by_file ON requests(file)";
+    "CREATE INDEX IF NOT EXISTS requests_by_file ON requests(file) WHERE file IS NOT NULL";
 
 bool has_sqlite_header(const std::string& path) {
   char magic[16] = {};
