@@ -677,7 +677,9 @@ class Executor {
         if (into == nullptr || d.view(1) != last) into = &dates[last = std::string(d.view(1))];
         into->push_back({d.integer(0), as_of_});
       }
-      for (const auto& [date, effects] : dates) {
+      for (const auto& dated : dates) {
+        const std::string& date = dated.first;
+        const std::vector<Work>& effects = dated.second;  // not a structured binding: clang 14 cannot capture one
         std::string name = file_name(date);
         if (store_.outbox_rows(name) == static_cast<std::int64_t>(effects.size())) continue;
         write_merge(name, parse_date(date).value_or(as_of_), [&](const auto& add) { read_accounts(effects, row.key, add); });
