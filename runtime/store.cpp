@@ -52,6 +52,15 @@ Store Store::create(const std::string& path) {
 
 namespace {
 
+// Binds an account's columns, account .. excluded in the order of the accounts table, to
+// parameters `first` and on (the insert of one account, and of a staged one).
+sql::Statement& bind_account(sql::Statement& s, int first, const AccountRow& a, const std::optional<int>& phase,
+                             const std::optional<std::string>& excluded) {
+  return s.bind(first, a.account).bind(first + 1, a.customer_class).bind(first + 2, a.rate_schedule).bind(first + 3, a.city)
+      .bind(first + 4, a.county).bind(first + 5, a.read_cycle).bind(first + 6, a.flags).bind(first + 7, phase)
+      .bind(first + 8, excluded);
+}
+
 std::string damaged(const std::string& path, const std::string& detail) {
   return fmt::format("{} is damaged ({}): it may have been truncated, overwritten or corrupted on disk. ccaflow never "
                      "repairs a run database: restore it from a backup, then resume", path, detail);
@@ -243,8 +252,7 @@ void Store::add_account(const AccountRow& a, std::optional<int> phase, std::opti
     insert_account_.emplace(db_.prepare("INSERT INTO accounts (id, account, customer_class, rate_schedule, city, county, "
                                         "read_cycle, flags, phase, excluded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   }
-  insert_account_->bind(1, a.id).bind(2, a.account).bind(3, a.customer_class).bind(4, a.rate_schedule).bind(5, a.city)
-      .bind(6, a.county).bind(7, a.read_cycle).bind(8, a.flags).bind(9, phase).bind(10, excluded).run();
+  bind_account(insert_account_->bind(1, a.id), 2, a, phase, excluded).run();
 }
 
 void Store::stage_account(const AccountRow& a, std::optional<int> phase, std::optional<std::string> excluded) {
@@ -255,8 +263,7 @@ void Store::stage_account(const AccountRow& a, std::optional<int> phase, std::op
     stage_account_.emplace(db_.prepare("INSERT INTO temp.staged_accounts (account, customer_class, rate_schedule, city, county, "
                                        "read_cycle, flags, phase, excluded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   }
-  stage_account_->bind(1, a.account).bind(2, a.customer_class).bind(3, a.rate_schedule).bind(4, a.city).bind(5, a.county)
-      .bind(6, a.read_cycle).bind(7, a.flags).bind(8, phase).bind(9, excluded).run();
+  bind_account(*stage_account_, 1, a, phase, excluded).run();
 }
 
 void Store::finish_setup() {
