@@ -353,6 +353,8 @@ class Executor {
     }
     bool skipped = false;
     std::optional<AccountSet> reached;  // the accounts with this task's effect, if the selection read them
+    covering_.clear();
+    open_found_.reset();
     std::vector<Work> work = select_work(node, row, skipped, reached);
     const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
@@ -380,10 +382,12 @@ class Executor {
     if (reached) {
       for (const Work& w : work) reached->add(w.account);
     }
-    bool complete = !skipped || !any_remaining(node, row, reached ? &*reached : nullptr);
+    bool complete = !skipped || !any_remaining(node, row, reached);
     std::vector<OutboxFile> files = write_outbox_files(node, row, complete, work);
     sql::Transaction t(store_.db());
     for (const OutboxFile& f : files) store_.record_outbox(f.name, row.id, f.rows, f.written.bytes, f.written.sha256);
+    for (const Store::CoveredCycle& c : covering_) store_.cover_cycle(row.id, c);  // their effects are all in
+    if (open_found_) store_.set_open_account(row.id, *open_found_);
     if (!work.empty()) {
       store_.event(kSystem, row.id, "effects",
                    fmt::format("{} {} effects recorded in {:.3f} s ({:.0f}/s)", work.size(), kind, seconds,
@@ -454,7 +458,7 @@ class Executor {
     }
     if (notice.decl->stage != ast::Stage::kPre) {
       skipped = true;  // accounts not switched yet are not even looked at
-      return select_after_switch(node, due_cycle, reached.emplace(sent_to(row)));
+      return select_after_switch(node, row, due_cycle);
     }
     // Before enrollment: the accounts of the mass enrollment (read from the phase index
     // alone) that this notice has not reached and that have not opted out.
@@ -499,13 +503,14 @@ class Executor {
   }
 
   // After enrollment a notice goes to an account once it has switched (its cycle's switch
-  // task holds its effect) and its cycle's window has opened. Read from the switch effects
-  // of the cycles whose windows are open, in account order, beside the accounts this notice
-  // already went to and the opt-outs in force: sorted runs read in order, not a look-up per
-  // account of the phase. Accounts with a switch date of their own (an actual read that
-  // differs from the schedule, a retried Connect, a move-in: few) have windows of their own,
-  // and count as switched from that date when no switch task switches them.
-  std::vector<Work> select_after_switch(const TaskNode& node, const std::vector<bool>& due_cycle, const AccountSet& sent) {
+  // task holds its effect) and its cycle's window has opened. Each open cycle's switch
+  // effects are read in account order beside this notice's effects in the same range of
+  // ids and the opt-outs in force: sorted runs read in order, not a look-up per account. A
+  // cycle the notice has covered (notice_cycles) and that nothing has changed since is not
+  // read again. Accounts with a switch date of their own (an actual read that differs from
+  // the schedule, a retried Connect, a move-in: few) have windows of their own, and count
+  // as switched from that date when no switch task switches them.
+  std::vector<Work> select_after_switch(const TaskNode& node, const TaskRow& row, const std::vector<bool>& due_cycle) {
     const AccountSet& opted_out = opted_out_by_now();
     std::vector<Store::OwnSwitch> own = store_.own_switch_dates(node.phase);
     AccountSet own_accounts(max_account_id());
@@ -515,31 +520,50 @@ class Executor {
       auto cycle = static_cast<std::size_t>(graph_.nodes().at(static_cast<std::size_t>(dep)).cycle);
       if (cycle < switch_task.size()) switch_task[cycle] = dep + 1;
     }
+    std::int64_t withdrawals = store_.withdrawals();
+    std::vector<bool> covered(due_cycle.size(), false);
+    for (const Store::CoveredCycle& c : store_.covered_cycles(row.id)) {
+      auto cycle = static_cast<std::size_t>(c.cycle);
+      if (cycle >= covered.size()) continue;
+      covered[cycle] = c.switch_task == switch_task[cycle] && c.switch_task != 0 &&
+                       c.switched == rows_[static_cast<std::size_t>(c.switch_task - 1)].done && c.withdrawals == withdrawals &&
+                       c.as_of <= as_of_;
+    }
 
     std::vector<Work> out;
     auto switched = store_.db().prepare("SELECT account FROM effects WHERE task = ?");
+    auto sent = store_.db().prepare("SELECT account FROM effects WHERE task = ? AND account BETWEEN ? AND ?");
+    std::vector<std::int64_t> accounts;
     for (std::size_t cycle = 0; cycle < switch_task.size(); ++cycle) {
-      if (!due_cycle[cycle] || switch_task[cycle] == 0) continue;
+      if (!due_cycle[cycle] || switch_task[cycle] == 0 || covered[cycle]) continue;
+      accounts.clear();
       switched.bind(1, switch_task[cycle]);
-      while (switched.step()) {
-        std::int64_t account = switched.integer(0);
-        if (!sent.contains(account) && !opted_out.contains(account) && !own_accounts.contains(account)) {
-          out.push_back({account, as_of_});
-        }
-      }
+      while (switched.step()) accounts.push_back(switched.integer(0));
       switched.reset();
+      covering_.push_back({static_cast<int>(cycle), switch_task[cycle], static_cast<std::int64_t>(accounts.size()), withdrawals, as_of_});
+      if (accounts.empty()) continue;
+      // Both in account order: a merge.
+      sent.bind(1, row.id).bind(2, accounts.front()).bind(3, accounts.back());
+      bool more = sent.step();
+      for (std::int64_t account : accounts) {
+        while (more && sent.integer(0) < account) more = sent.step();
+        if (more && sent.integer(0) == account) continue;
+        if (!opted_out.contains(account) && !own_accounts.contains(account)) out.push_back({account, as_of_});
+      }
+      sent.reset();
     }
     auto probe = store_.db().prepare("SELECT 1 FROM effects WHERE task = ? AND account = ?");
+    auto has = [&](int task, std::int64_t account) {
+      probe.bind(1, task).bind(2, account);
+      bool found = probe.step();
+      probe.reset();
+      return found;
+    };
     for (const Store::OwnSwitch& o : own) {
-      if (sent.contains(o.account) || opted_out.contains(o.account)) continue;
+      if (opted_out.contains(o.account) || has(row.id, o.account)) continue;
       auto cycle = static_cast<std::size_t>(o.cycle);
       Date on = o.on.value_or(as_of_);
-      bool switched_here = false;
-      if (on > as_of_ && cycle < switch_task.size() && switch_task[cycle] != 0) {
-        probe.bind(1, switch_task[cycle]).bind(2, o.account);
-        switched_here = probe.step();
-        probe.reset();
-      }
+      bool switched_here = on > as_of_ && cycle < switch_task.size() && switch_task[cycle] != 0 && has(switch_task[cycle], o.account);
       if ((on <= as_of_ || switched_here) && own_send_due(node, o.cycle, on)) out.push_back({o.account, as_of_});
     }
     in_account_order(out);
@@ -570,27 +594,35 @@ class Executor {
   }
 
   // Whether any account could still get an effect from this task: one without one that has
-  // not opted out (and, after enrollment, whose Connect was not cancelled). An existence
-  // test: while a task runs, the first such account is found at once. When the selection
-  // read the task's effects (`reached`, with this batch's), the accounts without one come
-  // from the phase index and a bit each, and only those are checked for the rest, instead
-  // of a look-up in effects for every account passed over.
-  bool any_remaining(const TaskNode& node, const TaskRow& row, const AccountSet* reached) {
+  // not opted out (and, after enrollment, whose Connect was not cancelled). The account the
+  // last check found (open_accounts) is checked first, alone: it usually still is open. If
+  // it is not, the task's accounts without an effect come from the phase index and a bit
+  // each (`reached`: the task's effects, read here unless the selection read them), and only
+  // those get the whole check, from the last read cycle down (the last to open, so the
+  // account found stays open longest). An account found is kept for the next check.
+  bool any_remaining(const TaskNode& node, const TaskRow& row, std::optional<AccountSet>& reached) {
     const char* opted_out =
         "(EXISTS (SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected') OR a.held IS NOT NULL)";
     const char* cancelled =
         "(EXISTS (SELECT 1 FROM requests r WHERE r.account = a.id AND r.type = 'cancel' AND r.state = 'sent') OR "
         "EXISTS (SELECT 1 FROM responses p WHERE p.account = a.id AND p.type = 'connect' AND p.accepted = 0 "
         "AND p.disposition = 'hold'))";
+    std::optional<std::int64_t> last = store_.open_account(row.id);
     if (node.kind == NodeKind::kSwitch) {
       int ccasr = graph_.find(fmt::format("{}.connect.c{:02}", model_.phases.at(static_cast<std::size_t>(node.phase)).id, node.cycle)) + 1;
-      auto s = store_.db().prepare(fmt::format(
-          "SELECT 1 FROM effects c JOIN accounts a ON a.id = c.account WHERE c.task = {} AND NOT EXISTS "
-          "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT EXISTS "
-          "(SELECT 1 FROM responses p WHERE p.account = a.id AND p.type = 'connect' AND p.accepted = 0) LIMIT 1",
-          ccasr, cancelled));
-      s.bind(1, row.id);
-      return s.step();
+      auto find = [&](std::optional<std::int64_t> only) {
+        auto s = store_.db().prepare(fmt::format(
+            "SELECT c.account FROM effects c JOIN accounts a ON a.id = c.account WHERE c.task = {} {} AND NOT EXISTS "
+            "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT EXISTS "
+            "(SELECT 1 FROM responses p WHERE p.account = a.id AND p.type = 'connect' AND p.accepted = 0) LIMIT 1",
+            ccasr, only ? "AND c.account = ?2" : "", cancelled));
+        s.bind(1, row.id);
+        if (only) s.bind(2, *only);
+        if (!s.step()) return false;
+        open_found_ = s.integer(0);
+        return true;
+      };
+      return (last && find(last)) || find(std::nullopt);
     }
     bool pre = node.kind == NodeKind::kNotice &&
                model_.notices.at(static_cast<std::size_t>(node.notice)).decl->stage == ast::Stage::kPre;
@@ -600,30 +632,31 @@ class Executor {
       s.bind(2, node.phase);
       if (node.kind == NodeKind::kCcasr) s.bind(3, node.cycle);
     };
-    if (reached != nullptr) {
-      auto ids = store_.db().prepare(fmt::format("SELECT a.id FROM accounts a WHERE {}", accounts));
-      // The bitset only passes accounts over: each one it lets through gets the whole check.
-      auto open = store_.db().prepare(fmt::format("SELECT 1 FROM accounts a WHERE a.id = ?2 AND NOT EXISTS "
-                                                  "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) "
-                                                  "AND NOT {} AND NOT {}", opted_out, cancelled));
-      open.bind(1, row.id);
-      bind(ids);
-      while (ids.step()) {
-        std::int64_t id = ids.integer(0);
-        if (reached->contains(id)) continue;
-        open.bind(2, id);
-        bool found = open.step();
-        open.reset();
-        if (found) return true;
-      }
-      return false;
+    // The whole check of one account (?4), the same for the one kept and for those the
+    // bitset lets through.
+    auto open = store_.db().prepare(fmt::format("SELECT 1 FROM accounts a WHERE a.id = ?4 AND {} AND NOT EXISTS "
+                                                "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) "
+                                                "AND NOT {} AND NOT {}", accounts, opted_out, cancelled));
+    auto is_open = [&](std::int64_t id) {
+      open.bind(1, row.id).bind(4, id);  // (reset clears every binding)
+      bind(open);
+      bool found = open.step();
+      open.reset();
+      if (found) open_found_ = id;
+      return found;
+    };
+    if (last && is_open(*last)) return true;
+    if (!reached) reached.emplace(sent_to(row));
+    // An opt-out in force is an opt-out here too: those accounts need no check.
+    const AccountSet& in_force = opted_out_by_now();
+    auto ids = store_.db().prepare(fmt::format("SELECT a.id FROM accounts a WHERE {} "
+                                               "ORDER BY a.phase DESC, a.origin DESC, a.read_cycle DESC, a.id DESC", accounts));
+    bind(ids);
+    while (ids.step()) {
+      std::int64_t id = ids.integer(0);
+      if (!reached->contains(id) && !in_force.contains(id) && is_open(id)) return true;
     }
-    auto s = store_.db().prepare(fmt::format("SELECT 1 FROM accounts a WHERE {} AND NOT EXISTS "
-                                             "(SELECT 1 FROM effects e WHERE e.task = ?1 AND e.account = a.id) AND NOT {} AND NOT {} LIMIT 1",
-                                             accounts, opted_out, cancelled));
-    s.bind(1, row.id);
-    bind(s);
-    return s.step();
+    return false;
   }
 
   // The files a task's recorded effects call for and the outbox does not hold yet, written
@@ -751,6 +784,8 @@ class Executor {
   std::vector<TaskRow> rows_;
   std::optional<std::int64_t> max_account_id_;
   std::optional<AccountSet> opted_out_;
+  std::vector<Store::CoveredCycle> covering_;  // the cycles this batch's selection covers
+  std::optional<std::int64_t> open_found_;     // the account any_remaining found open
   long effects_ = 0;
   Progress progress_;
 };

@@ -66,19 +66,42 @@ std::string damaged(const std::string& path, const std::string& detail) {
                      "repairs a run database: restore it from a backup, then resume", path, detail);
 }
 
-// Indexes added after the first runs were created: a run created before one gets it on its
-// next change. The latest as-of date is read by every ingest row's account facts, and an
-// ingest appends an event per row: without events_by_kind each read walked back over the
-// rows before it. Every run's first step sends the queued CCASRs, switches the accounts of
-// retried Connects and checks the request files: without the other three it read every
-// request there is. (They index only the requests those steps read: an index of every
-// request by state would compete, for SQLite without statistics, with the account's own
-// index in the per-account checks.)
-constexpr const char* kLaterIndexes =
+// Indexes and tables added after the first runs were created: a run created before one
+// gets it on its next change. The latest as-of date is read by every ingest row's account
+// facts, and an ingest appends an event per row: without events_by_kind each read walked
+// back over the rows before it. Every run's first step sends the queued CCASRs, switches
+// the accounts of retried Connects and checks the request files: without the three request
+// indexes it read every request there is. (They index only the requests those steps read:
+// an index of every request by state would compete, for SQLite without statistics, with
+// the account's own index in the per-account checks.)
+//
+// notice_cycles: the read cycles a post-enrollment notice has covered. A row says that when
+// the cycle's switch task had switched `switched` accounts, each of them had the notice, or
+// was passed over as opted out (as of `as_of`) or as having a switch date of its own. Those
+// effects are never removed and opt-outs in force only grow with the date, so the row holds
+// while the switch task has the same count, the date has not gone back and `withdrawals`
+// has not grown: the cycle then has no account for the notice and is not read again.
+// withdrawals: every change that can return a passed-over account, counted by triggers
+// (whatever code makes it): an opt-out removed or changed, an own switch date removed.
+// open_accounts: an account each task could still reach, found by its last check of
+// whether any remains: checked first, alone, the next time.
+constexpr const char* kLaterSchema =
     "CREATE INDEX IF NOT EXISTS events_by_kind ON events(kind, seq);"
     "CREATE INDEX IF NOT EXISTS requests_queued ON requests(type, id) WHERE state = 'queued';"
     "CREATE INDEX IF NOT EXISTS requests_connects ON requests(state, effective_on) WHERE type = 'connect';"
-    "CREATE INDEX IF NOT EXISTS requests_by_file ON requests(file) WHERE file IS NOT NULL";
+    "CREATE INDEX IF NOT EXISTS requests_by_file ON requests(file) WHERE file IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS notice_cycles (task INTEGER NOT NULL, cycle INTEGER NOT NULL, switch_task INTEGER NOT NULL, "
+    "  switched INTEGER NOT NULL, withdrawals INTEGER NOT NULL, as_of TEXT NOT NULL, PRIMARY KEY (task, cycle)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS withdrawals (seq INTEGER PRIMARY KEY, account INTEGER NOT NULL, what TEXT NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS optout_removed AFTER DELETE ON optouts BEGIN "
+    "  INSERT INTO withdrawals (account, what) VALUES (old.account, 'opt-out removed'); END;"
+    "CREATE TRIGGER IF NOT EXISTS optout_changed AFTER UPDATE OF account, kind, taken_on ON optouts BEGIN "
+    "  INSERT INTO withdrawals (account, what) VALUES (old.account, 'opt-out changed'); END;"
+    "CREATE TRIGGER IF NOT EXISTS own_switch_removed AFTER DELETE ON switch_dates BEGIN "
+    "  INSERT INTO withdrawals (account, what) VALUES (old.account, 'own switch date removed'); END;"
+    "CREATE TRIGGER IF NOT EXISTS own_switch_moved AFTER UPDATE OF account ON switch_dates BEGIN "
+    "  INSERT INTO withdrawals (account, what) VALUES (old.account, 'own switch date moved'); END;"
+    "CREATE TABLE IF NOT EXISTS open_accounts (task INTEGER PRIMARY KEY, account INTEGER NOT NULL)";
 
 bool has_sqlite_header(const std::string& path) {
   char magic[16] = {};
@@ -158,7 +181,7 @@ Store Store::open(const std::string& path, bool read_only) {
   }
   if (!read_only) {
     store.configure();
-    store.db_.exec(kLaterIndexes);
+    store.db_.exec(kLaterSchema);
   } else {
     store.db_.exec("PRAGMA busy_timeout = 1000");
   }
@@ -283,7 +306,7 @@ void Store::finish_setup() {
   // cycle) without reading each account's row.
   db_.exec("CREATE INDEX accounts_by_phase ON accounts(phase, origin, read_cycle, id)");
   db_.exec("CREATE INDEX responses_by_account ON responses(account)");
-  db_.exec(kLaterIndexes);
+  db_.exec(kLaterSchema);
 }
 
 RunInfo Store::run() {
@@ -417,6 +440,41 @@ bool Store::own_switch_due(int phase, Date on) {
   auto s = db_.prepare(kOwnSwitchDueSql);
   s.bind(1, phase).bind(2, format_date(on));
   return s.step();
+}
+
+std::vector<Store::CoveredCycle> Store::covered_cycles(int task) {
+  std::vector<CoveredCycle> out;
+  auto s = db_.prepare("SELECT cycle, switch_task, switched, withdrawals, as_of FROM notice_cycles WHERE task = ? ORDER BY cycle");
+  s.bind(1, task);
+  while (s.step()) {
+    auto as_of = parse_date(s.text(4));
+    if (!as_of) continue;  // unreadable: as if not covered
+    out.push_back({static_cast<int>(s.integer(0)), static_cast<int>(s.integer(1)), s.integer(2), s.integer(3), *as_of});
+  }
+  return out;
+}
+
+void Store::cover_cycle(int task, const CoveredCycle& c) {
+  db_.prepare("INSERT OR REPLACE INTO notice_cycles VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(1, task).bind(2, c.cycle).bind(3, c.switch_task).bind(4, c.switched).bind(5, c.withdrawals)
+      .bind(6, format_date(c.as_of)).run();
+}
+
+std::int64_t Store::withdrawals() {
+  auto s = db_.prepare("SELECT coalesce(max(seq), 0) FROM withdrawals");
+  s.step();
+  return s.integer(0);
+}
+
+std::optional<std::int64_t> Store::open_account(int task) {
+  auto s = db_.prepare("SELECT account FROM open_accounts WHERE task = ?");
+  s.bind(1, task);
+  if (!s.step()) return std::nullopt;
+  return s.integer(0);
+}
+
+void Store::set_open_account(int task, std::int64_t account) {
+  db_.prepare("INSERT OR REPLACE INTO open_accounts VALUES (?, ?)").bind(1, task).bind(2, account).run();
 }
 
 std::int64_t Store::outbox_rows_of_task(int task) {

@@ -117,6 +117,21 @@ class Store {
   static const char* const kOwnSwitchDatesSql;
   static const char* const kOwnSwitchDueSql;
 
+  // What a post-enrollment notice has covered of its read cycles (the notice_cycles table:
+  // see the schema), and how many withdrawals (changes that can return an account passed
+  // over) the run has seen.
+  struct CoveredCycle {
+    int cycle;
+    int switch_task;
+    std::int64_t switched;     // the switch task's effects the cover is for
+    std::int64_t withdrawals;  // withdrawals() then
+    Date as_of;
+  };
+  std::vector<CoveredCycle> covered_cycles(int task);
+  std::int64_t withdrawals();
+  // The account a task's last check found it could still reach, if it found one.
+  std::optional<std::int64_t> open_account(int task);
+
   // --- changes ------------------------------------------------------------------------
   void event(const std::string& actor, std::optional<int> task, const std::string& kind, const std::string& detail);
   void set_state(int task, TaskState state, const std::string& error = {});
@@ -127,6 +142,8 @@ class Store {
   void add_effects(int task, const char* kind, std::span<const Effect> effects);
   static constexpr std::size_t kEffectsPerInsert = 64;
   void add_done(int task, std::int64_t count);
+  void cover_cycle(int task, const CoveredCycle& cycle);
+  void set_open_account(int task, std::int64_t account);
   void record_outbox(const std::string& name, std::optional<int> task, std::int64_t rows, std::int64_t bytes,
                      const std::string& sha256);
   // How many rows the outbox file was written with, if it was.

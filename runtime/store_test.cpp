@@ -235,6 +235,74 @@ TEST_F(StoreTest, AnOlderRunGetsTheLaterIndexesWhenOpenedToChange) {
   EXPECT_EQ(indexes(store), all);
 }
 
+TEST_F(StoreTest, AnOlderRunGetsTheNoticeCoversAndTheirTriggersWhenOpenedToChange) {
+  make_run();
+  const char* later = "SELECT count(*) FROM sqlite_master WHERE name IN ('notice_cycles', 'withdrawals', 'open_accounts', "
+                      "'optout_removed', 'optout_changed', 'own_switch_removed', 'own_switch_moved')";
+  auto count = [](Store& store, const char* sql) {
+    auto s = store.db().prepare(sql);
+    s.step();
+    return s.integer(0);
+  };
+  {
+    Store store = Store::open(path_);
+    EXPECT_EQ(count(store, later), 7);
+    store.db().exec("DROP TABLE notice_cycles; DROP TABLE open_accounts; DROP TRIGGER optout_removed; DROP TRIGGER optout_changed; "
+                    "DROP TRIGGER own_switch_removed; DROP TRIGGER own_switch_moved; DROP TABLE withdrawals");
+  }
+  Store store = Store::open(path_);
+  EXPECT_EQ(count(store, later), 7);
+}
+
+TEST_F(StoreTest, EveryChangeThatCanReturnAnAccountPassedOverIsCounted) {
+  make_run();
+  Store store = Store::open(path_);
+  EXPECT_EQ(store.withdrawals(), 0);
+  store.db().exec("INSERT INTO ingests VALUES (1, 'optouts', 'o.csv', 'h', 1, 'now');"
+                  "INSERT INTO optouts VALUES (1, '2027-01-05', 'web', 'pre', '2027-01-05', 0, NULL, NULL, 'r', 1, 2);"
+                  "INSERT INTO switch_dates VALUES (1, '2027-02-03', 'response')");
+  EXPECT_EQ(store.withdrawals(), 0) << "new opt-outs and switch dates only pass more accounts over";
+  store.db().exec("UPDATE optouts SET rule = 'r2', cycle_end = '2027-02-01'");
+  EXPECT_EQ(store.withdrawals(), 0) << "a change of the rule's text returns no account";
+  store.db().exec("UPDATE optouts SET kind = 'rejected'");
+  EXPECT_EQ(store.withdrawals(), 1);
+  store.db().exec("UPDATE optouts SET taken_on = '2027-03-01'");
+  EXPECT_EQ(store.withdrawals(), 2);
+  store.db().exec("DELETE FROM optouts");
+  EXPECT_EQ(store.withdrawals(), 3);
+  store.db().exec("UPDATE switch_dates SET on_date = '2027-02-04'");
+  EXPECT_EQ(store.withdrawals(), 3) << "the account still has a switch date of its own";
+  store.db().exec("DELETE FROM switch_dates");
+  EXPECT_EQ(store.withdrawals(), 4);
+  auto what = store.db().prepare("SELECT account, what FROM withdrawals ORDER BY seq");
+  std::vector<std::string> seen;
+  while (what.step()) seen.push_back(std::to_string(what.integer(0)) + " " + what.text(1));
+  EXPECT_EQ(seen, (std::vector<std::string>{"1 opt-out changed", "1 opt-out changed", "1 opt-out removed", "1 own switch date removed"}));
+}
+
+TEST_F(StoreTest, ACoverAndAnOpenAccountAreKeptPerTask) {
+  make_run();
+  Store store = Store::open(path_);
+  EXPECT_TRUE(store.covered_cycles(1).empty());
+  EXPECT_FALSE(store.open_account(1));
+  store.cover_cycle(1, {3, 7, 120, 2, *parse_date("2027-02-03")});
+  store.cover_cycle(1, {2, 6, 10, 0, *parse_date("2027-02-02")});
+  store.cover_cycle(1, {3, 7, 121, 2, *parse_date("2027-02-04")});  // the same cycle again: replaced
+  std::vector<Store::CoveredCycle> covered = store.covered_cycles(1);
+  ASSERT_EQ(covered.size(), 2u);
+  EXPECT_EQ(covered[0].cycle, 2);
+  EXPECT_EQ(covered[1].cycle, 3);
+  EXPECT_EQ(covered[1].switch_task, 7);
+  EXPECT_EQ(covered[1].switched, 121);
+  EXPECT_EQ(covered[1].withdrawals, 2);
+  EXPECT_EQ(covered[1].as_of, *parse_date("2027-02-04"));
+  EXPECT_TRUE(store.covered_cycles(2).empty());
+  store.set_open_account(1, 40);
+  store.set_open_account(1, 41);
+  EXPECT_EQ(store.open_account(1), 41);
+  EXPECT_FALSE(store.open_account(2));
+}
+
 TEST_F(StoreTest, RefusesWhatItCannotUse) {
   make_run();
   {
