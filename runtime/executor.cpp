@@ -511,7 +511,6 @@ class Executor {
   // the schedule, a retried Connect, a move-in: few) have windows of their own, and count
   // as switched from that date when no switch task switches them.
   std::vector<Work> select_after_switch(const TaskNode& node, const TaskRow& row, const std::vector<bool>& due_cycle) {
-    const AccountSet& opted_out = opted_out_by_now();
     std::vector<Store::OwnSwitch> own = store_.own_switch_dates(node.phase);
     AccountSet own_accounts(max_account_id());
     for (const Store::OwnSwitch& o : own) own_accounts.add(o.account);
@@ -542,6 +541,7 @@ class Executor {
       switched.reset();
       covering_.push_back({static_cast<int>(cycle), switch_task[cycle], static_cast<std::int64_t>(accounts.size()), withdrawals, as_of_});
       if (accounts.empty()) continue;
+      const AccountSet& opted_out = opted_out_by_now();  // (read once a run, when first needed)
       // Both in account order: a merge.
       sent.bind(1, row.id).bind(2, accounts.front()).bind(3, accounts.back());
       bool more = sent.step();
@@ -560,7 +560,7 @@ class Executor {
       return found;
     };
     for (const Store::OwnSwitch& o : own) {
-      if (opted_out.contains(o.account) || has(row.id, o.account)) continue;
+      if (opted_out_by_now().contains(o.account) || has(row.id, o.account)) continue;
       auto cycle = static_cast<std::size_t>(o.cycle);
       Date on = o.on.value_or(as_of_);
       bool switched_here = on > as_of_ && cycle < switch_task.size() && switch_task[cycle] != 0 && has(switch_task[cycle], o.account);

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 namespace ccaflow {
 namespace {
 
@@ -46,6 +48,26 @@ TEST(X12, OneTransactionPerAccountWithCountsAndControlNumbers) {
             "SE*9*0002~\n"
             "GE*2*42~\n"
             "IEA*1*000000042~\n");
+}
+
+TEST(X12, NumbersPastFourDigitsWidenAndEveryLineHasItsDate) {
+  Ccasr814 b;
+  b.cca_code = "CPA";
+  b.utility_code = "SCE";
+  b.control_number = 7;
+  b.created = *parse_date("2027-02-22");
+  b.reference_prefix = "CPA00007";
+  for (int i = 1; i <= 10001; ++i) {
+    b.lines.push_back({fmt::format("8{:09}", i), *parse_date(i <= 5000 ? "2027-03-01" : "2027-04-01"),
+                       i == 10000 ? Ccasr814::Type::kCancel : Ccasr814::Type::kConnect});
+  }
+  std::string text = x12_814(b);
+  EXPECT_NE(text.find("ST*814*9999~\nBGN*13*CPA000079999*20270222~\nN1*8S*~\nN1*SJ*~\nLIN*9999*SH*EL*SH*CE~\nASI*7*021~\n"
+                      "REF*12*8000009999~\nDTM*151*20270401~\nSE*9*9999~\n"), std::string::npos);
+  EXPECT_NE(text.find("ST*814*10000~\nBGN*01*CPA0000710000*20270222~\nN1*8S*~\nN1*SJ*~\nLIN*10000*SH*EL*SH*CE~\nASI*7*021~\n"
+                      "REF*12*8000010000~\nDTM*151*20270401~\nSE*9*10000~\n"), std::string::npos);
+  EXPECT_NE(text.find("REF*12*8000005000~\nDTM*151*20270301~\n"), std::string::npos);
+  EXPECT_TRUE(text.ends_with("SE*9*10001~\nGE*10001*7~\nIEA*1*000000007~\n"));
 }
 
 TEST(MailMerge, QuotesFieldsThatNeedIt) {
