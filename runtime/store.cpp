@@ -73,7 +73,8 @@ std::string damaged(const std::string& path, const std::string& detail) {
 // the accounts of retried Connects and checks the request files: without the three request
 // indexes it read every request there is. (They index only the requests those steps read:
 // an index of every request by state would compete, for SQLite without statistics, with
-// the account's own index in the per-account checks.)
+// the account's own index in the per-account checks.) A day's notices read the opt-outs in
+// force from optouts_in_force: the table's rows carry the rule's text, about 150 bytes each.
 //
 // notice_cycles: the read cycles a post-enrollment notice has covered. A row says that when
 // the cycle's switch task had switched `switched` accounts, each of them had the notice, or
@@ -90,6 +91,7 @@ constexpr const char* kLaterSchema =
     "CREATE INDEX IF NOT EXISTS requests_queued ON requests(type, id) WHERE state = 'queued';"
     "CREATE INDEX IF NOT EXISTS requests_connects ON requests(state, effective_on) WHERE type = 'connect';"
     "CREATE INDEX IF NOT EXISTS requests_by_file ON requests(file) WHERE file IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS optouts_in_force ON optouts(taken_on, kind) WHERE kind <> 'rejected';"
     "CREATE TABLE IF NOT EXISTS notice_cycles (task INTEGER NOT NULL, cycle INTEGER NOT NULL, switch_task INTEGER NOT NULL, "
     "  switched INTEGER NOT NULL, withdrawals INTEGER NOT NULL, as_of TEXT NOT NULL, PRIMARY KEY (task, cycle)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS withdrawals (seq INTEGER PRIMARY KEY, account INTEGER NOT NULL, what TEXT NOT NULL);"

@@ -217,15 +217,22 @@ TEST_F(StoreTest, AnOlderRunGetsTheLaterIndexesWhenOpenedToChange) {
   auto indexes = [&](Store& store) {
     std::vector<std::string> names;
     auto s = store.db().prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN "
-                                "('events_by_kind', 'requests_queued', 'requests_connects', 'requests_by_file') ORDER BY name");
+                                "('events_by_kind', 'requests_queued', 'requests_connects', 'requests_by_file', 'optouts_in_force') ORDER BY name");
     while (s.step()) names.push_back(s.text(0));
     return names;
   };
-  std::vector<std::string> all = {"events_by_kind", "requests_by_file", "requests_connects", "requests_queued"};
+  std::vector<std::string> all = {"events_by_kind", "optouts_in_force", "requests_by_file", "requests_connects", "requests_queued"};
   {
     Store store = Store::open(path_);
     EXPECT_EQ(indexes(store), all);
-    store.db().exec("DROP INDEX events_by_kind; DROP INDEX requests_queued; DROP INDEX requests_connects; DROP INDEX requests_by_file");
+    // The executor's read of the opt-outs in force goes through their index, not the rows.
+    {
+      auto plan = store.db().prepare("EXPLAIN QUERY PLAN SELECT account FROM optouts WHERE kind <> 'rejected' AND taken_on <= ?");
+      ASSERT_TRUE(plan.step());
+      EXPECT_NE(plan.text(3).find("COVERING INDEX optouts_in_force"), std::string::npos) << plan.text(3);
+    }
+    store.db().exec("DROP INDEX events_by_kind; DROP INDEX requests_queued; DROP INDEX requests_connects; DROP INDEX requests_by_file; "
+                    "DROP INDEX optouts_in_force");
   }
   {
     Store store = Store::open(path_, true);
