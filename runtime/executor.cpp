@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <fmt/format.h>
 #include <iostream>
@@ -111,6 +112,9 @@ class Executor {
 
   // Runs every task due by the as-of date, in dependency order. False when a task failed.
   bool run() {
+    // A batch prepares its file beside its effects: a kill before they were committed can
+    // leave that FILE.tmp behind, under a date no later run may write again.
+    outbox_.remove_unfinished();
     rows_ = store_.tasks();
     {
       sql::Transaction t(store_.db());
@@ -356,6 +360,7 @@ class Executor {
     covering_.clear();
     open_found_.reset();
     std::vector<Work> work = select_work(node, row, skipped, reached);
+    std::optional<Prepared> prepared = prepare_file(node, row, work, skipped);
     const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
     auto started = std::chrono::steady_clock::now();
@@ -383,7 +388,7 @@ class Executor {
       for (const Work& w : work) reached->add(w.account);
     }
     bool complete = !skipped || !any_remaining(node, row, reached);
-    std::vector<OutboxFile> files = write_outbox_files(node, row, complete, work);
+    std::vector<OutboxFile> files = write_outbox_files(node, row, complete, work, prepared);
     sql::Transaction t(store_.db());
     for (const OutboxFile& f : files) store_.record_outbox(f.name, row.id, f.rows, f.written.bytes, f.written.sha256);
     for (const Store::CoveredCycle& c : covering_) store_.cover_cycle(row.id, c);  // their effects are all in
@@ -667,35 +672,140 @@ class Executor {
     Written written;
   };
 
-  std::vector<OutboxFile> write_outbox_files(const TaskNode& node, const TaskRow& row, bool complete, const std::vector<Work>& work) {
+  // A file of this batch filled on the second core while the batch's effects are recorded:
+  // the thread reads the accounts through a read-only connection of its own and writes
+  // FILE.tmp. The file is renamed into place only after the effects it lists are committed,
+  // and only when the books still call for exactly that file; otherwise it is dropped
+  // (dropping it waits for the thread and removes FILE.tmp) and written the usual way.
+  struct Filled {
+    OutboxWriter file;
+    std::int64_t rows;
+  };
+  struct Prepared {
+    std::string name;
+    std::future<Filled> filled;
+  };
+
+  std::string merge_name(const TaskRow& row, const std::string& date) const { return fmt::format("notices/{}.{}.csv", row.key, date); }
+  std::string ccasr_name(const TaskRow& row) const { return fmt::format("ccasr/{}.814", row.key); }
+
+  // Starts filling the file this batch's work calls for, when the work alone makes the
+  // whole file: a day's mail merge when the outbox holds every earlier effect of the task
+  // (the usual day), a Connect batch's 814 when the batch is the task's first and whole.
+  // A file that cannot even be started here is left to the usual way, whose error comes
+  // where it always has: after the effects are recorded.
+  std::optional<Prepared> prepare_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped) {
+    try {
+      return start_file(node, row, work, skipped);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  std::optional<Prepared> start_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped) {
+    if (work.empty()) return std::nullopt;
+    std::string db = store_.path();
+    if (node.kind == NodeKind::kNotice) {
+      std::string name = merge_name(row, format_date(as_of_));
+      if (store_.outbox_rows_of_task(row.id) != row.done || store_.outbox_rows(name)) return std::nullopt;
+      const NoticeInfo* notice = &model_.notices.at(static_cast<std::size_t>(node.notice));
+      return Prepared{name, std::async(std::launch::async, [db, file = outbox_.create(name), notice, send = as_of_, &work,
+                                                            task = row.key]() mutable {
+                        sql::Database read = read_connection(db);
+                        sql::Transaction t(read);  // one read transaction for every range
+                        std::int64_t rows = fill_merge(file, *notice, send, [&](const auto& add) { read_accounts(read, work, task, add); });
+                        t.commit();
+                        return Filled{std::move(file), rows};
+                      })};
+    }
+    if (node.kind == NodeKind::kCcasr) {
+      std::string name = ccasr_name(row);
+      if (row.done != 0 || skipped || store_.outbox_rows(name)) return std::nullopt;
+      return Prepared{name, std::async(std::launch::async, [db, file = outbox_.create(name), b = connect_batch(node, row), &work,
+                                                            task = row.key]() mutable {
+                        sql::Database read = read_connection(db);
+                        sql::Transaction t(read);
+                        fill_814(read, b, work, task);
+                        t.commit();
+                        file.append(x12_814(b));
+                        return Filled{std::move(file), static_cast<std::int64_t>(b.lines.size())};
+                      })};
+    }
+    return std::nullopt;
+  }
+
+  static sql::Database read_connection(const std::string& path) {
+    sql::Database db = sql::Database::open(path, true);
+    db.exec("PRAGMA busy_timeout = 1000");
+    return db;
+  }
+
+  // A notice's mail merge for one send date, from the rows `fill` reads (columns 0..5:
+  // account, customer_class, rate_schedule, city, county, read_cycle), a chunk at a time.
+  // Returns its rows.
+  template <typename Fill>
+  static std::int64_t fill_merge(OutboxWriter& file, const NoticeInfo& notice, Date send, const Fill& fill) {
+    MailMerge merge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), send);
+    fill([&](const sql::Statement& s) {
+      merge.add(s.view(0), static_cast<int>(s.integer(1)), s.view(2), s.view(3), s.view(4), static_cast<int>(s.integer(5)));
+      if (merge.buffered() >= kMergeChunk) file.append(merge.take());
+    });
+    file.append(merge.take());
+    return merge.rows();
+  }
+
+  // The 814 of a completed Connect batch, but for its lines.
+  Ccasr814 connect_batch(const TaskNode& node, const TaskRow& row) const {
+    Ccasr814 b = parties();
+    b.control_number = row.id;
+    b.created = node.send;
+    b.reference_prefix = fmt::format("{}{:05}", model_.cca, row.id);
+    return b;
+  }
+  // Its lines: each effect's account number (read as ranges of neighbouring ids) and date.
+  static void fill_814(sql::Database& db, Ccasr814& b, const std::vector<Work>& effects, const std::string& task) {
+    b.lines.reserve(effects.size());
+    std::size_t i = 0;
+    read_accounts(db, effects, task, [&](const sql::Statement& a) { b.lines.push_back({a.text(0), effects[i++].on}); });
+  }
+
+  std::vector<OutboxFile> write_outbox_files(const TaskNode& node, const TaskRow& row, bool complete, const std::vector<Work>& work,
+                                             std::optional<Prepared>& prepared) {
     std::vector<OutboxFile> files;
+    // The prepared file, when it is the one called for: renamed into place.
+    // (A thread that failed leaves the file to the usual way, which meets the same cause.)
+    auto take_prepared = [&](const std::string& name) {
+      if (!prepared || prepared->name != name) return false;
+      std::optional<Filled> filled;
+      try {
+        filled.emplace(prepared->filled.get());
+      } catch (const std::exception&) {
+      }
+      prepared.reset();
+      if (!filled) return false;
+      files.push_back({name, filled->rows, filled->file.commit()});
+      return true;
+    };
     if (node.kind == NodeKind::kNotice) {
       const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
-      // Writes one date's mail merge from the rows `fill` reads (columns 0..5: account,
-      // customer_class, rate_schedule, city, county, read_cycle), a chunk at a time.
       auto write_merge = [&](const std::string& name, Date send, const auto& fill) {
         OutboxWriter file = outbox_.create(name);
-        MailMerge merge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), send);
-        fill([&](const sql::Statement& s) {
-          merge.add(s.view(0), static_cast<int>(s.integer(1)), s.view(2), s.view(3), s.view(4), static_cast<int>(s.integer(5)));
-          if (merge.buffered() >= kMergeChunk) file.append(merge.take());
-        });
-        file.append(merge.take());
-        files.push_back({name, merge.rows(), file.commit()});
+        std::int64_t rows = fill_merge(file, notice, send, fill);
+        files.push_back({name, rows, file.commit()});
       };
       // The usual day: the files hold every earlier effect and today's file is not written
       // yet, so today's file is this batch's work (all of it dated today). The books are
       // checked, not assumed: the effects recorded must be the files' rows plus this work.
       std::int64_t in_files = store_.outbox_rows_of_task(row.id);
       if (in_files == row.done) return files;  // nothing new, nothing missing
-      auto file_name = [&](const std::string& date) { return fmt::format("notices/{}.{}.csv", row.key, date); };
-      std::string today_name = file_name(format_date(as_of_));
+      std::string today_name = merge_name(row, format_date(as_of_));
       if (in_files + static_cast<std::int64_t>(work.size()) == row.done && !store_.outbox_rows(today_name)) {
+        if (take_prepared(today_name)) return files;
         sql::Transaction read(store_.db());  // one transaction for every read, not one each
-        write_merge(today_name, as_of_, [&](const auto& add) { read_accounts(work, row.key, add); });
+        write_merge(today_name, as_of_, [&](const auto& add) { read_accounts(store_.db(), work, row.key, add); });
         read.commit();
         return files;
       }
+      prepared.reset();  // not the file called for: dropped before its name is written again
       // Otherwise (a batch killed before its file was written, and resumed, perhaps on a
       // later day) a date's file is (re)written whenever it does not hold every effect of
       // that date: a resumed batch adds to the day's mail merge. The task's effects are read
@@ -713,25 +823,23 @@ class Executor {
       for (const auto& dated : dates) {
         const std::string& date = dated.first;
         const std::vector<Work>& effects = dated.second;  // not a structured binding: clang 14 cannot capture one
-        std::string name = file_name(date);
+        std::string name = merge_name(row, date);
         if (store_.outbox_rows(name) == static_cast<std::int64_t>(effects.size())) continue;
-        write_merge(name, parse_date(date).value_or(as_of_), [&](const auto& add) { read_accounts(effects, row.key, add); });
+        write_merge(name, parse_date(date).value_or(as_of_), [&](const auto& add) { read_accounts(store_.db(), effects, row.key, add); });
       }
     } else if (node.kind == NodeKind::kCcasr && complete && row.done > 0) {
-      std::string name = fmt::format("ccasr/{}.814", row.key);
+      std::string name = ccasr_name(row);
       if (!store_.outbox_rows(name)) {
-        Ccasr814 b = parties();
-        b.control_number = row.id;
-        b.created = node.send;
-        b.reference_prefix = fmt::format("{}{:05}", model_.cca, row.id);
+        // The batch's work is every effect of the task when it is the task's only batch.
+        if (row.done == static_cast<std::int64_t>(work.size()) && take_prepared(name)) return files;
+        prepared.reset();
         // The batch's effects, then their accounts' numbers read as ranges of neighbouring ids.
+        Ccasr814 b = connect_batch(node, row);
         std::vector<Work> effects;
         auto s = store_.db().prepare("SELECT account, on_date FROM effects WHERE task = ? ORDER BY account");
         s.bind(1, row.id);
         while (s.step()) effects.push_back({s.integer(0), parse_date(s.text(1)).value_or(node.latest)});
-        b.lines.reserve(effects.size());
-        std::size_t i = 0;
-        read_accounts(effects, row.key, [&](const sql::Statement& a) { b.lines.push_back({a.text(0), effects[i++].on}); });
+        fill_814(store_.db(), b, effects, row.key);
         auto n = static_cast<std::int64_t>(b.lines.size());
         files.push_back({name, n, outbox_.write(name, x12_814(b))});
       }
@@ -746,8 +854,8 @@ class Executor {
   // read as one range of rows, not looked up one by one; a gap wider than kNearIds starts
   // a new range, so rows read and passed over stay a few for each one used.
   template <typename Add>
-  void read_accounts(const std::vector<Work>& work, const std::string& task, const Add& add) {
-    auto s = store_.db().prepare("SELECT account, customer_class, rate_schedule, city, county, read_cycle, id "
+  static void read_accounts(sql::Database& db, const std::vector<Work>& work, const std::string& task, const Add& add) {
+    auto s = db.prepare("SELECT account, customer_class, rate_schedule, city, county, read_cycle, id "
                                  "FROM accounts WHERE id BETWEEN ? AND ? ORDER BY id");
     auto missing = [&](std::int64_t account) {
       return std::runtime_error(fmt::format("account {} of {} is not in the run", account, task));

@@ -98,6 +98,19 @@ Written Outbox::write(const std::string& relative, std::string_view bytes) {
   return file.commit();
 }
 
+int Outbox::remove_unfinished() {
+  int removed = 0;
+  for (const char* folder : {"notices", "ccasr"}) {
+    std::error_code ec;
+    fs::directory_iterator it(fs::path(root_) / folder, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      std::error_code gone;
+      if (it->path().extension() == ".tmp" && fs::remove(it->path(), gone)) ++removed;
+    }
+  }
+  return removed;
+}
+
 OutboxWriter::OutboxWriter(std::string target, std::string temporary)
     : target_(std::move(target)), temporary_(std::move(temporary)), fd_(-1) {
   buffer_.reserve(kWriteChunk);

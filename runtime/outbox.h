@@ -54,6 +54,9 @@ class Outbox {
   OutboxWriter create(const std::string& relative);
   // Writes `relative` with `bytes`, atomically; throws on failure.
   Written write(const std::string& relative, std::string_view bytes);
+  // Removes the FILE.tmp files a killed process left in the outbox's folders (a file is
+  // FILE.tmp until it is complete). Call with the run's lock held. Returns how many.
+  int remove_unfinished();
 
  private:
   std::string root_;

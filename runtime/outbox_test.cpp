@@ -137,6 +137,24 @@ TEST(Outbox, StreamsAFileInPiecesAndRecordsItsSizeAndDigest) {
   fs::remove_all(root);
 }
 
+TEST(Outbox, RemovesTheUnfinishedFilesAKilledProcessLeft) {
+  fs::path root = fs::temp_directory_path() / ("ccaflow_outbox_unfinished_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  Outbox outbox(root.string());
+  EXPECT_EQ(outbox.remove_unfinished(), 0);  // no folders yet
+  outbox.write("notices/n.2027-01-04.csv", "a\r\n");
+  outbox.write("ccasr/c01.814", "ISA~\n");
+  for (const char* left : {"notices/n.2027-01-05.csv.tmp", "ccasr/c02.814.tmp"}) std::ofstream(root / left) << "half";
+  std::ofstream(root / "notes.tmp") << "not a folder of the run's files";
+  EXPECT_EQ(outbox.remove_unfinished(), 2);
+  EXPECT_FALSE(fs::exists(root / "notices" / "n.2027-01-05.csv.tmp"));
+  EXPECT_FALSE(fs::exists(root / "ccasr" / "c02.814.tmp"));
+  EXPECT_TRUE(fs::exists(root / "notices" / "n.2027-01-04.csv"));
+  EXPECT_TRUE(fs::exists(root / "ccasr" / "c01.814"));
+  EXPECT_TRUE(fs::exists(root / "notes.tmp"));
+  fs::remove_all(root);
+}
+
 TEST(MailMerge, HandsOverItsTextInPieces) {
   MailMerge merge("n", "t", "cca", *parse_date("2027-01-04"));
   merge.add("A1", 0, "D", "Ojai", "Ventura", 3);

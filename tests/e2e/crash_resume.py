@@ -75,6 +75,30 @@ try:
         shutil.rmtree(folder)
     print(f"{len(want['effects'])} effects, {len(want['outbox files'])} outbox files; killed at every k in 1..{max_k} "
           f"({total_kills} kills, batches of 7): identical to the undisturbed run")
-    print("1 passed, 0 failed")
+
+    # A batch prepares its file beside its effects: killed at its first effect (nothing
+    # committed), it leaves FILE.tmp under that day's name. Not resumed that day, the next
+    # day's run writes other names, and removes the unfinished file first.
+    later = os.path.join(work, "later")
+    os.mkdir(later)
+    for name in ("small.flow", "customers.csv"):
+        shutil.copy(os.path.join(data, name), later)
+    unfinished = lambda: sorted(os.path.relpath(os.path.join(b, n), later) for b, _, ns in os.walk(later) for n in ns if n.endswith(".tmp"))
+    left = None
+    for i, day in enumerate(dates):
+        code = call(["run", "small.flow", "--db", "run.db", "--as-of", day], later, 1 if left is None else None, expect=(0, -9))
+        if i == 0:
+            for gate in ("jrc", "plan_filed"):
+                call(["approve", gate, "--db", "run.db", "--by", "tester"], later)
+        if code == -9:
+            left = unfinished()
+        elif left is not None:
+            break
+    if not left:
+        sys.exit(f"FAIL: a process killed at its first effect left no unfinished file to remove ({left})")
+    if unfinished():
+        sys.exit(f"FAIL: the next day's run left the unfinished files {unfinished()} (the killed one left {left})")
+    print(f"killed at its first effect, a run left {', '.join(left)}; the next day's run removed it")
+    print("2 passed, 0 failed")
 finally:
     shutil.rmtree(work, ignore_errors=True)
