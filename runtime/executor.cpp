@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <iterator>
 #include <map>
 #include <fmt/format.h>
 #include <iostream>
@@ -440,14 +441,18 @@ class Executor {
       return out;
     }
     if (node.kind == NodeKind::kCcasr) {
-      // No Connect for an account that opted out before it was sent.
-      auto s = store_.db().prepare(
-          "SELECT a.id FROM accounts a WHERE a.phase = ? AND a.read_cycle = ? AND a.origin = 'import' AND NOT EXISTS "
-          "(SELECT 1 FROM effects e WHERE e.task = ? AND e.account = a.id) AND NOT EXISTS "
-          "(SELECT 1 FROM optouts o WHERE o.account = a.id AND o.kind <> 'rejected' AND o.taken_on <= ?) ORDER BY a.id");
-      s.bind(1, node.phase).bind(2, node.cycle).bind(3, row.id).bind(4, format_date(as_of_));
+      // The cycle's imported accounts (from the phase index alone) that this task has not
+      // reached (none, on its first batch), and no Connect for an account that opted out
+      // before it was sent: a bit each, not two look-ups.
+      const AccountSet& sent = reached.emplace(sent_to(row));
+      const AccountSet& opted_out = opted_out_by_now();
+      auto s = store_.db().prepare("SELECT id FROM accounts WHERE phase = ? AND origin = 'import' AND read_cycle = ? ORDER BY id");
+      s.bind(1, node.phase).bind(2, node.cycle);
       Date read = phase.cycles.at(static_cast<std::size_t>(node.cycle - 1)).read;
-      while (s.step()) out.push_back({s.integer(0), read});
+      while (s.step()) {
+        std::int64_t account = s.integer(0);
+        if (!sent.contains(account) && !opted_out.contains(account)) out.push_back({account, read});
+      }
       return out;
     }
     // A notice goes out on business days only, to each account once its read cycle's
@@ -705,14 +710,30 @@ class Executor {
     if (work.empty()) return std::nullopt;
     std::string db = store_.path();
     if (node.kind == NodeKind::kNotice) {
-      std::string name = merge_name(row, format_date(as_of_));
-      if (store_.outbox_rows_of_task(row.id) != row.done || store_.outbox_rows(name)) return std::nullopt;
+      std::string today = format_date(as_of_);
+      std::string name = merge_name(row, today);
+      if (store_.outbox_rows(name)) return std::nullopt;  // today's file is written: the usual way adds to it
+      // Effects outside the files (a batch killed before its file, resumed today): today's
+      // file lists today's recorded effects too, read by the thread and joined with the work
+      // in account order. Its snapshot may already hold some of this batch's effects: the
+      // join keeps each account once.
+      bool recorded_today = store_.outbox_rows_of_task(row.id) != row.done;
       const NoticeInfo* notice = &model_.notices.at(static_cast<std::size_t>(node.notice));
       return Prepared{name, std::async(std::launch::async, [db, file = outbox_.create(name), notice, send = as_of_, &work,
-                                                            task = row.key]() mutable {
+                                                            recorded_today, today, id = row.id, task = row.key]() mutable {
                         sql::Database read = read_connection(db);
                         sql::Transaction t(read);  // one read transaction for every range
-                        std::int64_t rows = fill_merge(file, *notice, send, [&](const auto& add) { read_accounts(read, work, task, add); });
+                        std::vector<Work> joined;
+                        if (recorded_today) {
+                          auto s = read.prepare("SELECT account FROM effects WHERE task = ? AND on_date = ? ORDER BY account");
+                          s.bind(1, id).bind(2, today);
+                          std::vector<Work> earlier;
+                          while (s.step()) earlier.push_back({s.integer(0), send});
+                          std::set_union(earlier.begin(), earlier.end(), work.begin(), work.end(), std::back_inserter(joined),
+                                         [](const Work& a, const Work& b) { return a.account < b.account; });
+                        }
+                        const std::vector<Work>& lines = recorded_today ? joined : work;
+                        std::int64_t rows = fill_merge(file, *notice, send, [&](const auto& add) { read_accounts(read, lines, task, add); });
                         t.commit();
                         return Filled{std::move(file), rows};
                       })};
@@ -772,16 +793,17 @@ class Executor {
                                              std::optional<Prepared>& prepared) {
     std::vector<OutboxFile> files;
     // The prepared file, when it is the one called for: renamed into place.
-    // (A thread that failed leaves the file to the usual way, which meets the same cause.)
-    auto take_prepared = [&](const std::string& name) {
+    // It must list exactly the effects the books call for. (A thread that failed leaves the
+    // file to the usual way, which meets the same cause.)
+    auto take_prepared = [&](const std::string& name, std::int64_t rows) {
       if (!prepared || prepared->name != name) return false;
       std::optional<Filled> filled;
       try {
         filled.emplace(prepared->filled.get());
       } catch (const std::exception&) {
       }
-      prepared.reset();
-      if (!filled) return false;
+      prepared.reset();  // dropped, unless it is taken here
+      if (!filled || filled->rows != rows) return false;
       files.push_back({name, filled->rows, filled->file.commit()});
       return true;
     };
@@ -798,8 +820,11 @@ class Executor {
       std::int64_t in_files = store_.outbox_rows_of_task(row.id);
       if (in_files == row.done) return files;  // nothing new, nothing missing
       std::string today_name = merge_name(row, format_date(as_of_));
-      if (in_files + static_cast<std::int64_t>(work.size()) == row.done && !store_.outbox_rows(today_name)) {
-        if (take_prepared(today_name)) return files;
+      bool today_open = !store_.outbox_rows(today_name);
+      // Today's prepared file, when it holds every effect the files do not: the files' rows
+      // never exceed their date's effects, so the sums agree only if each file is whole.
+      if (today_open && take_prepared(today_name, row.done - in_files)) return files;
+      if (today_open && in_files + static_cast<std::int64_t>(work.size()) == row.done) {
         sql::Transaction read(store_.db());  // one transaction for every read, not one each
         write_merge(today_name, as_of_, [&](const auto& add) { read_accounts(store_.db(), work, row.key, add); });
         read.commit();
@@ -831,7 +856,7 @@ class Executor {
       std::string name = ccasr_name(row);
       if (!store_.outbox_rows(name)) {
         // The batch's work is every effect of the task when it is the task's only batch.
-        if (row.done == static_cast<std::int64_t>(work.size()) && take_prepared(name)) return files;
+        if (row.done == static_cast<std::int64_t>(work.size()) && take_prepared(name, row.done)) return files;
         prepared.reset();
         // The batch's effects, then their accounts' numbers read as ranges of neighbouring ids.
         Ccasr814 b = connect_batch(node, row);
