@@ -361,6 +361,8 @@ class Executor {
     covering_.clear();
     open_found_.reset();
     std::vector<Work> work = select_work(node, row, skipped, reached);
+    // Declared after `work`, which its thread reads: destroyed (waiting for the thread)
+    // first, on every way out of this function.
     std::optional<Prepared> prepared = prepare_file(node, row, work, skipped);
     const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
@@ -540,8 +542,8 @@ class Executor {
     }
 
     std::vector<Work> out;
-    auto switched = store_.db().prepare("SELECT account FROM effects WHERE task = ?");
-    auto sent = store_.db().prepare("SELECT account FROM effects WHERE task = ? AND account BETWEEN ? AND ?");
+    auto switched = store_.db().prepare("SELECT account FROM effects WHERE task = ? ORDER BY account");
+    auto sent = store_.db().prepare("SELECT account FROM effects WHERE task = ? AND account BETWEEN ? AND ? ORDER BY account");
     std::vector<std::int64_t> accounts;
     for (std::size_t cycle = 0; cycle < switch_task.size(); ++cycle) {
       if (!due_cycle[cycle] || switch_task[cycle] == 0 || covered[cycle]) continue;
@@ -694,11 +696,10 @@ class Executor {
   std::string merge_name(const TaskRow& row, const std::string& date) const { return fmt::format("notices/{}.{}.csv", row.key, date); }
   std::string ccasr_name(const TaskRow& row) const { return fmt::format("ccasr/{}.814", row.key); }
 
-  // Starts filling the file this batch's work calls for, when the work alone makes the
-  // whole file: a day's mail merge when the outbox holds every earlier effect of the task
-  // (the usual day), a Connect batch's 814 when the batch is the task's first and whole.
-  // A file that cannot even be started here is left to the usual way, whose error comes
-  // where it always has: after the effects are recorded.
+  // Starts filling the file this batch's work calls for: today's mail merge of a notice
+  // (unless today's file is already written), or the 814 of a Connect batch that is its
+  // task's first and whole batch. A file that cannot even be started here is left to the
+  // usual way, whose error comes where it always has: after the effects are recorded.
   std::optional<Prepared> prepare_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped) {
     try {
       return start_file(node, row, work, skipped);
@@ -707,51 +708,58 @@ class Executor {
     }
   }
   std::optional<Prepared> start_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped) {
-    if (work.empty()) return std::nullopt;
-    std::string db = store_.path();
+    if (work.empty() || sqlite3_threadsafe() == 0) return std::nullopt;
     if (node.kind == NodeKind::kNotice) {
-      std::string today = format_date(as_of_);
-      std::string name = merge_name(row, today);
+      std::string name = merge_name(row, format_date(as_of_));
       if (store_.outbox_rows(name)) return std::nullopt;  // today's file is written: the usual way adds to it
-      // Effects outside the files (a batch killed before its file, resumed today): today's
-      // file lists today's recorded effects too, read by the thread and joined with the work
-      // in account order. Its snapshot may already hold some of this batch's effects: the
-      // join keeps each account once.
-      bool recorded_today = store_.outbox_rows_of_task(row.id) != row.done;
-      const NoticeInfo* notice = &model_.notices.at(static_cast<std::size_t>(node.notice));
-      return Prepared{name, std::async(std::launch::async, [db, file = outbox_.create(name), notice, send = as_of_, &work,
-                                                            recorded_today, today, id = row.id, task = row.key]() mutable {
-                        sql::Database read = read_connection(db);
-                        sql::Transaction t(read);  // one read transaction for every range
-                        std::vector<Work> joined;
-                        if (recorded_today) {
-                          auto s = read.prepare("SELECT account FROM effects WHERE task = ? AND on_date = ? ORDER BY account");
-                          s.bind(1, id).bind(2, today);
-                          std::vector<Work> earlier;
-                          while (s.step()) earlier.push_back({s.integer(0), send});
-                          std::set_union(earlier.begin(), earlier.end(), work.begin(), work.end(), std::back_inserter(joined),
-                                         [](const Work& a, const Work& b) { return a.account < b.account; });
-                        }
-                        const std::vector<Work>& lines = recorded_today ? joined : work;
-                        std::int64_t rows = fill_merge(file, *notice, send, [&](const auto& add) { read_accounts(read, lines, task, add); });
-                        t.commit();
-                        return Filled{std::move(file), rows};
-                      })};
+      bool outside_files = store_.outbox_rows_of_task(row.id) != row.done;
+      const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
+      return Prepared{name, std::async(std::launch::async, fill_todays_merge, store_.path(), outbox_.create(name), std::cref(notice),
+                                       as_of_, std::cref(work), outside_files, row.id, row.key)};
     }
     if (node.kind == NodeKind::kCcasr) {
       std::string name = ccasr_name(row);
       if (row.done != 0 || skipped || store_.outbox_rows(name)) return std::nullopt;
-      return Prepared{name, std::async(std::launch::async, [db, file = outbox_.create(name), b = connect_batch(node, row), &work,
-                                                            task = row.key]() mutable {
-                        sql::Database read = read_connection(db);
-                        sql::Transaction t(read);
-                        fill_814(read, b, work, task);
-                        t.commit();
-                        file.append(x12_814(b));
-                        return Filled{std::move(file), static_cast<std::int64_t>(b.lines.size())};
-                      })};
+      return Prepared{name, std::async(std::launch::async, fill_connect_814, store_.path(), outbox_.create(name),
+                                       connect_batch(node, row), std::cref(work), row.key)};
     }
     return std::nullopt;
+  }
+
+  // The thread of a notice's prepared file: today's mail merge of `work`. When the task
+  // has effects outside the files (a batch killed before its file was written, resumed
+  // today), the file lists the effects recorded today too, joined with the work in account
+  // order; the thread's snapshot may already hold some of this batch's effects, and the
+  // join keeps each account once. Effects of other days leave the file short of what the
+  // books call for, and it is dropped.
+  static Filled fill_todays_merge(const std::string& db, OutboxWriter file, const NoticeInfo& notice, Date today,
+                                  const std::vector<Work>& work, bool outside_files, int task, const std::string& key) {
+    sql::Database read = read_connection(db);
+    sql::ReadTransaction snapshot(read);  // one snapshot for every range
+    std::vector<Work> joined;
+    if (outside_files) {
+      auto s = read.prepare("SELECT account FROM effects WHERE task = ? AND on_date = ? ORDER BY account");
+      s.bind(1, task).bind(2, format_date(today));
+      std::vector<Work> recorded;
+      while (s.step()) recorded.push_back({s.integer(0), today});
+      std::set_union(recorded.begin(), recorded.end(), work.begin(), work.end(), std::back_inserter(joined),
+                     [](const Work& a, const Work& b) { return a.account < b.account; });
+    }
+    const std::vector<Work>& lines = outside_files ? joined : work;
+    std::int64_t rows = fill_merge(file, notice, today, [&](const auto& add) { read_accounts(read, lines, key, add); });
+    return Filled{std::move(file), rows};
+  }
+
+  // The thread of a Connect batch's prepared 814.
+  static Filled fill_connect_814(const std::string& db, OutboxWriter file, Ccasr814 batch, const std::vector<Work>& work,
+                                 const std::string& key) {
+    sql::Database read = read_connection(db);
+    {
+      sql::ReadTransaction snapshot(read);
+      fill_814(read, batch, work, key);
+    }
+    file.append(x12_814(batch));
+    return Filled{std::move(file), static_cast<std::int64_t>(batch.lines.size())};
   }
 
   static sql::Database read_connection(const std::string& path) {
@@ -814,9 +822,9 @@ class Executor {
         std::int64_t rows = fill_merge(file, notice, send, fill);
         files.push_back({name, rows, file.commit()});
       };
-      // The usual day: the files hold every earlier effect and today's file is not written
-      // yet, so today's file is this batch's work (all of it dated today). The books are
-      // checked, not assumed: the effects recorded must be the files' rows plus this work.
+      // The books are checked, not assumed. The usual day: the files hold every earlier
+      // effect and today's file is not written yet, so today's file is the prepared one, or
+      // else this batch's work (all of it dated today) read here.
       std::int64_t in_files = store_.outbox_rows_of_task(row.id);
       if (in_files == row.done) return files;  // nothing new, nothing missing
       std::string today_name = merge_name(row, format_date(as_of_));

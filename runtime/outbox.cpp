@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
+#include <initializer_list>
 #include <iterator>
 #include <optional>
 #include <stdexcept>
@@ -221,12 +222,13 @@ std::string x12_814(const Ccasr814& b) {
   int transaction = 0;
   // A line's segments are appended piece by piece: a batch has up to a million lines, and
   // a format string parsed nine times a line cost more than the rest of the file.
-  auto number = [&out](int n, std::size_t width) {
-    fmt::format_int digits(n);
-    if (digits.size() < width) out.append(width - digits.size(), '0');
-    out.append(digits.data(), digits.size());
+  auto put = [&out](std::initializer_list<std::string_view> pieces) {
+    for (std::string_view piece : pieces) out += piece;
   };
-  auto end = [&out] { out += "~\n"; };
+  auto number = [](int n, std::size_t width) {  // zero-padded to `width` digits, or wider
+    fmt::format_int digits(n);
+    return std::string(width > digits.size() ? width - digits.size() : 0, '0') + digits.c_str();
+  };
   for (const Ccasr814::Line& line : b.lines) {
     ++transaction;
     if (line.effective != last) effective = ccyymmdd(line.effective), last = line.effective;
@@ -234,16 +236,16 @@ std::string x12_814(const Ccasr814& b) {
     const char* action = line.type == Ccasr814::Type::kUpdate       ? "001"
                          : line.type == Ccasr814::Type::kDisconnect ? "024"
                                                                     : "021";
+    std::string padded = number(transaction, 4);
     // ST, BGN, N1, N1, LIN, ASI, REF, DTM, then SE counting those 8 and itself.
-    out += "ST*814*", number(transaction, 4), end();
-    out += "BGN*", out += purpose, out += '*', out += b.reference_prefix, number(transaction, 4), out += '*', out += created, end();
-    out += utility, end();
-    out += cca, end();
-    out += "LIN*", number(transaction, 1), out += "*SH*EL*SH*CE", end();
-    out += "ASI*7*", out += action, end();
-    out += "REF*12*", out += line.account, end();
-    out += "DTM*151*", out += effective, end();
-    out += "SE*9*", number(transaction, 4), end();
+    put({"ST*814*", padded, "~\n"});
+    put({"BGN*", purpose, "*", b.reference_prefix, padded, "*", created, "~\n"});
+    put({utility, "~\n", cca, "~\n"});
+    put({"LIN*", number(transaction, 1), "*SH*EL*SH*CE~\n"});
+    put({"ASI*7*", action, "~\n"});
+    put({"REF*12*", line.account, "~\n"});
+    put({"DTM*151*", effective, "~\n"});
+    put({"SE*9*", padded, "~\n"});
   }
   segment("GE*{}*{}", transaction, b.control_number);
   segment("IEA*1*{}", control);

@@ -102,4 +102,17 @@ class Transaction {
   bool done_ = false;
 };
 
+// One snapshot for many reads: BEGIN (deferred, so it takes no write lock and works on a
+// read-only connection); ended when it goes out of scope.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Database& db) : db_(db) { db_.exec("BEGIN"); }
+  ~ReadTransaction() { sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr); }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Database& db_;
+};
+
 }  // namespace ccaflow::sql

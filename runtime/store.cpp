@@ -83,7 +83,10 @@ std::string damaged(const std::string& path, const std::string& detail) {
 // while the switch task has the same count, the date has not gone back and `withdrawals`
 // has not grown: the cycle then has no account for the notice and is not read again.
 // withdrawals: every change that can return a passed-over account, counted by triggers
-// (whatever code makes it): an opt-out removed or changed, an own switch date removed.
+// on the tables, whatever statement makes it: an opt-out in force removed or changed, an
+// own switch date removed. (A REPLACE that deletes a row fires no DELETE trigger; none of
+// these tables is written with REPLACE but switch_dates, whose account stays in it.) Its
+// numbers come from AUTOINCREMENT, so the count never goes back.
 // open_accounts: an account each task could still reach, found by its last check of
 // whether any remains: checked first, alone, the next time.
 constexpr const char* kLaterSchema =
@@ -94,10 +97,10 @@ constexpr const char* kLaterSchema =
     "CREATE INDEX IF NOT EXISTS optouts_in_force ON optouts(taken_on, kind) WHERE kind <> 'rejected';"
     "CREATE TABLE IF NOT EXISTS notice_cycles (task INTEGER NOT NULL, cycle INTEGER NOT NULL, switch_task INTEGER NOT NULL, "
     "  switched INTEGER NOT NULL, withdrawals INTEGER NOT NULL, as_of TEXT NOT NULL, PRIMARY KEY (task, cycle)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS withdrawals (seq INTEGER PRIMARY KEY, account INTEGER NOT NULL, what TEXT NOT NULL);"
-    "CREATE TRIGGER IF NOT EXISTS optout_removed AFTER DELETE ON optouts BEGIN "
+    "CREATE TABLE IF NOT EXISTS withdrawals (seq INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, what TEXT NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS optout_removed AFTER DELETE ON optouts WHEN old.kind <> 'rejected' BEGIN "
     "  INSERT INTO withdrawals (account, what) VALUES (old.account, 'opt-out removed'); END;"
-    "CREATE TRIGGER IF NOT EXISTS optout_changed AFTER UPDATE OF account, kind, taken_on ON optouts BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS optout_changed AFTER UPDATE OF account, kind, taken_on ON optouts WHEN old.kind <> 'rejected' BEGIN "
     "  INSERT INTO withdrawals (account, what) VALUES (old.account, 'opt-out changed'); END;"
     "CREATE TRIGGER IF NOT EXISTS own_switch_removed AFTER DELETE ON switch_dates BEGIN "
     "  INSERT INTO withdrawals (account, what) VALUES (old.account, 'own switch date removed'); END;"
@@ -463,7 +466,8 @@ void Store::cover_cycle(int task, const CoveredCycle& c) {
 }
 
 std::int64_t Store::withdrawals() {
-  auto s = db_.prepare("SELECT coalesce(max(seq), 0) FROM withdrawals");
+  auto s = db_.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'withdrawals'), "
+                       "(SELECT max(seq) FROM withdrawals), 0)");
   s.step();
   return s.integer(0);
 }

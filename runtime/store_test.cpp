@@ -271,11 +271,14 @@ TEST_F(StoreTest, EveryChangeThatCanReturnAnAccountPassedOverIsCounted) {
   EXPECT_EQ(store.withdrawals(), 0) << "new opt-outs and switch dates only pass more accounts over";
   store.db().exec("UPDATE optouts SET rule = 'r2', cycle_end = '2027-02-01'");
   EXPECT_EQ(store.withdrawals(), 0) << "a change of the rule's text returns no account";
-  store.db().exec("UPDATE optouts SET kind = 'rejected'");
-  EXPECT_EQ(store.withdrawals(), 1);
   store.db().exec("UPDATE optouts SET taken_on = '2027-03-01'");
+  EXPECT_EQ(store.withdrawals(), 1);
+  store.db().exec("UPDATE optouts SET kind = 'rejected'");
   EXPECT_EQ(store.withdrawals(), 2);
-  store.db().exec("DELETE FROM optouts");
+  store.db().exec("UPDATE optouts SET taken_on = '2027-03-02'; DELETE FROM optouts");
+  EXPECT_EQ(store.withdrawals(), 2) << "a rejected opt-out passed no account over";
+  store.db().exec("INSERT INTO optouts VALUES (1, '2027-01-05', 'web', 'pre', '2027-01-05', 0, NULL, NULL, 'r', 1, 3);"
+                  "DELETE FROM optouts");
   EXPECT_EQ(store.withdrawals(), 3);
   store.db().exec("UPDATE switch_dates SET on_date = '2027-02-04'");
   EXPECT_EQ(store.withdrawals(), 3) << "the account still has a switch date of its own";
@@ -285,6 +288,8 @@ TEST_F(StoreTest, EveryChangeThatCanReturnAnAccountPassedOverIsCounted) {
   std::vector<std::string> seen;
   while (what.step()) seen.push_back(std::to_string(what.integer(0)) + " " + what.text(1));
   EXPECT_EQ(seen, (std::vector<std::string>{"1 opt-out changed", "1 opt-out changed", "1 opt-out removed", "1 own switch date removed"}));
+  store.db().exec("DELETE FROM withdrawals");
+  EXPECT_EQ(store.withdrawals(), 4) << "the count never goes back";
 }
 
 TEST_F(StoreTest, ACoverAndAnOpenAccountAreKeptPerTask) {
