@@ -9,6 +9,7 @@ after every commit boundary. Usage: crash_resume.py CCAFLOW SOURCE_DIR [MAX_K]
 import datetime
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -76,29 +77,61 @@ try:
     print(f"{len(want['effects'])} effects, {len(want['outbox files'])} outbox files; killed at every k in 1..{max_k} "
           f"({total_kills} kills, batches of 7): identical to the undisturbed run")
 
-    # A batch prepares its file beside its effects: killed at its first effect (nothing
-    # committed), it leaves FILE.tmp under that day's name. Not resumed that day, the next
-    # day's run writes other names, and removes the unfinished file first.
-    later = os.path.join(work, "later")
-    os.mkdir(later)
-    for name in ("small.flow", "customers.csv"):
-        shutil.copy(os.path.join(data, name), later)
-    unfinished = lambda: sorted(os.path.relpath(os.path.join(b, n), later) for b, _, ns in os.walk(later) for n in ns if n.endswith(".tmp"))
-    left = None
-    for i, day in enumerate(dates):
-        code = call(["run", "small.flow", "--db", "run.db", "--as-of", day], later, 1 if left is None else None, expect=(0, -9))
-        if i == 0:
-            for gate in ("jrc", "plan_filed"):
-                call(["approve", gate, "--db", "run.db", "--by", "tester"], later)
-        if code == -9:
-            left = unfinished()
-        elif left is not None:
+    # A batch prepares its file beside its effects. Killed at its first effect (nothing
+    # committed), it leaves FILE.tmp under that day's name. Killed once a transaction of a
+    # notice's batch is committed, it also leaves effects no file lists yet. Not resumed that
+    # day, the next day's run removes the unfinished file first, drops the file it prepares
+    # (today's alone would not list every effect) and writes both days' files from the effects.
+    def books(folder):
+        """The notice tasks whose outbox files do not list every effect they recorded."""
+        con = sqlite3.connect(os.path.join(folder, "run.db"))
+        rows = con.execute("SELECT t.key, t.done, coalesce((SELECT sum(o.rows) FROM outbox o WHERE o.task = t.id), 0) AS listed "
+                           "FROM tasks t WHERE t.kind = 'notice' AND t.done <> listed").fetchall()
+        con.close()
+        return rows
+
+    def killed_then_next_day(k):
+        """Runs the schedule killing every process at effect k until one dies, then runs the
+        next date; returns the folder, the unfinished files and the unlisted effects the kill
+        left, or None if no process died."""
+        folder = os.path.join(work, f"later{k}")
+        os.mkdir(folder)
+        for name in ("small.flow", "customers.csv"):
+            shutil.copy(os.path.join(data, name), folder)
+        left = None
+        for i, day in enumerate(dates):
+            code = call(["run", "small.flow", "--db", "run.db", "--as-of", day], folder, k if left is None else None, expect=(0, -9))
+            if i == 0:
+                for gate in ("jrc", "plan_filed"):
+                    call(["approve", gate, "--db", "run.db", "--by", "tester"], folder)
+            if code == -9:
+                left = (unfinished(folder), books(folder))
+            elif left is not None:
+                return folder, left
+        return None
+
+    def unfinished(folder):
+        return sorted(os.path.relpath(os.path.join(b, n), folder) for b, _, ns in os.walk(folder) for n in ns if n.endswith(".tmp"))
+
+    cases = [killed_then_next_day(1)]
+    for k in range(8, 3 * max_k):  # the first kill that leaves a notice's effects unlisted
+        case = killed_then_next_day(k)
+        if case and case[1][1]:
+            cases.append(case)
             break
-    if not left:
-        sys.exit(f"FAIL: a process killed at its first effect left no unfinished file to remove ({left})")
-    if unfinished():
-        sys.exit(f"FAIL: the next day's run left the unfinished files {unfinished()} (the killed one left {left})")
-    print(f"killed at its first effect, a run left {', '.join(left)}; the next day's run removed it")
+        if case:
+            shutil.rmtree(case[0])
+    if len(cases) < 2:
+        sys.exit("FAIL: no kill left a notice's committed effects without their file")
+    for folder, (left, unlisted) in cases:
+        if not left:
+            sys.exit(f"FAIL: the killed process left no unfinished file to remove ({folder})")
+        if unfinished(folder):
+            sys.exit(f"FAIL: the next day's run left the unfinished files {unfinished(folder)} (the killed one left {left})")
+        if books(folder):
+            sys.exit(f"FAIL: after the kill and the next day's run, files do not list every effect: {books(folder)}")
+        print(f"killed leaving {', '.join(left)} and {unlisted or 'no'} unlisted effects; the next day's run removed "
+              f"the file and listed every effect")
     print("2 passed, 0 failed")
 finally:
     shutil.rmtree(work, ignore_errors=True)
