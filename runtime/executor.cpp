@@ -804,10 +804,10 @@ class Executor {
     // It must list exactly the effects the books call for. (A thread that failed leaves the
     // file to the usual way, which meets the same cause.)
     auto take_prepared = [&](const std::string& name, std::int64_t rows) {
-      if (!prepared || prepared->name != name) return false;
+      if (!prepared) return false;
       std::optional<Filled> filled;
       try {
-        filled.emplace(prepared->filled.get());
+        if (prepared->name == name) filled.emplace(prepared->filled.get());
       } catch (const std::exception&) {
       }
       prepared.reset();  // dropped, unless it is taken here
@@ -863,9 +863,8 @@ class Executor {
     } else if (node.kind == NodeKind::kCcasr && complete && row.done > 0) {
       std::string name = ccasr_name(row);
       if (!store_.outbox_rows(name)) {
-        // The batch's work is every effect of the task when it is the task's only batch.
-        if (row.done == static_cast<std::int64_t>(work.size()) && take_prepared(name, row.done)) return files;
-        prepared.reset();
+        // The prepared 814 lists this batch's work: taken when that is every effect of the task.
+        if (take_prepared(name, row.done)) return files;
         // The batch's effects, then their accounts' numbers read as ranges of neighbouring ids.
         Ccasr814 b = connect_batch(node, row);
         std::vector<Work> effects;
