@@ -44,9 +44,28 @@ int show_status(const std::string& db, const std::string& format) {
       }
     }
     {
-      auto s = store.db().prepare("SELECT t.phase, count(DISTINCT e.account) FROM effects e JOIN tasks t ON t.id = e.task "
-                                  "WHERE t.kind = 'notice' GROUP BY t.phase");
-      while (s.step()) phases[s.text(0)].notified = s.integer(1);
+      // The accounts with a notice, counted once each: every notice task's effects are read
+      // in their key order into its phase's set. (A GROUP BY with count(DISTINCT) sorts them
+      // all instead, over a second at a million accounts.)
+      auto top = store.db().prepare("SELECT coalesce(max(id), 0) FROM accounts");
+      top.step();
+      auto size = static_cast<std::size_t>(top.integer(0)) + 1;
+      std::map<std::string, std::vector<bool>> notified;
+      auto s = store.db().prepare("SELECT account FROM effects WHERE task = ?");
+      for (const TaskRow& t : tasks) {
+        if (t.kind != "notice") continue;
+        std::vector<bool>& seen = notified.try_emplace(t.phase, size).first->second;
+        std::int64_t& count = phases[t.phase].notified;
+        s.bind(1, t.id);
+        while (s.step()) {
+          auto account = static_cast<std::size_t>(s.integer(0));
+          if (account < size && !seen[account]) {
+            seen[account] = true;
+            ++count;
+          }
+        }
+        s.reset();
+      }
     }
     std::map<std::string, std::int64_t> effects{{"notice", 0}, {"ccasr", 0}, {"switch", 0}};
     for (const TaskRow& t : tasks) {
