@@ -5,6 +5,11 @@
 namespace ccaflow::sql {
 
 Database Database::open(const std::string& path, bool read_only) {
+  // Before SQLite's first use: no count of the memory in use, which would put every
+  // allocation of every connection behind one process-wide mutex (a batch's file is filled
+  // through a second connection on another thread while its effects are recorded).
+  static const bool configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  (void)configured;
   Database db;
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
