@@ -774,11 +774,12 @@ class Executor {
   template <typename Fill>
   static std::int64_t fill_merge(OutboxWriter& file, const NoticeInfo& notice, Date send, const Fill& fill) {
     MailMerge merge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), send);
+    auto append = [&file](std::string_view text) { file.append(text); };
     fill([&](const sql::Statement& s) {
       merge.add(s.view(0), static_cast<int>(s.integer(1)), s.view(2), s.view(3), s.view(4), static_cast<int>(s.integer(5)));
-      if (merge.buffered() >= kMergeChunk) file.append(merge.take());
+      if (merge.buffered() >= kMergeChunk) merge.drain(append);
     });
-    file.append(merge.take());
+    merge.drain(append);
     return merge.rows();
   }
 

@@ -75,7 +75,9 @@ TEST(MailMerge, QuotesFieldsThatNeedIt) {
   merge.add("A\"1", 0, "D", "Rancho Palos Verdes, unincorporated", "Los Angeles", 3);
   merge.add("A2", 4, "TC-1", "Oxnard", "Ventura", 21);
   EXPECT_EQ(merge.rows(), 2);
-  EXPECT_EQ(merge.take(),
+  std::string text;
+  merge.drain([&](std::string_view piece) { text += piece; });
+  EXPECT_EQ(text,
             "account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n"
             "\"A\"\"1\",residential,D,\"Rancho Palos Verdes, unincorporated\",Los Angeles,3,opt_out.first,"
             "\"letters/t1, \"\"plain\"\"\",cca,2027-01-04\r\n"
@@ -158,11 +160,14 @@ TEST(Outbox, RemovesTheUnfinishedFilesAKilledProcessLeft) {
 TEST(MailMerge, HandsOverItsTextInPieces) {
   MailMerge merge("n", "t", "cca", *parse_date("2027-01-04"));
   merge.add("A1", 0, "D", "Ojai", "Ventura", 3);
-  std::string first = merge.take();
+  std::string text;
+  auto into_text = [&](std::string_view piece) { text += piece; };
+  merge.drain(into_text);
   EXPECT_EQ(merge.buffered(), 0u);
   merge.add("A2", 0, "D", "Ojai", "Ventura", 4);
   EXPECT_EQ(merge.rows(), 2);
-  EXPECT_EQ(first + merge.take(),
+  merge.drain(into_text);
+  EXPECT_EQ(text,
             "account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n"
             "A1,residential,D,Ojai,Ventura,3,n,t,cca,2027-01-04\r\n"
             "A2,residential,D,Ojai,Ventura,4,n,t,cca,2027-01-04\r\n");
