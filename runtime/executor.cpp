@@ -1042,6 +1042,23 @@ std::string normal_path(const std::string& path) {
   return out;
 }
 
+// The outbox as the run database keeps it: relative to the database's folder when it lies
+// in that folder (the default, DB.outbox, does), so that a run copied or restored elsewhere
+// together with its outbox writes beside itself, never into the folder it came from; an
+// outbox elsewhere is kept absolute.
+std::string outbox_to_store(const std::string& db, const std::string& outbox) {
+  fs::path folder = fs::path(normal_path(db)).parent_path();
+  fs::path inside = fs::path(normal_path(outbox)).lexically_relative(folder);
+  if (inside.empty() || *inside.begin() == "..") return normal_path(outbox);
+  return inside.string();
+}
+
+// The outbox folder a run database names, as an absolute path.
+std::string stored_outbox(const std::string& db, const std::string& stored) {
+  if (fs::path(stored).is_absolute()) return stored;
+  return normal_path((fs::path(normal_path(db)).parent_path() / stored).string());
+}
+
 void print_summary(Store& store, Date as_of) {
   std::map<TaskState, int> counts;
   std::vector<std::string> waiting, failed;
@@ -1065,7 +1082,7 @@ int execute_stored(Store& store, const CompileResult& compiled, Date as_of, cons
     store.event(kSystem, std::nullopt, "command", command);
     t.commit();
   }
-  Outbox outbox(info.outbox_dir);
+  Outbox outbox(stored_outbox(store.path(), info.outbox_dir));
   Executor executor(store, *compiled.program, *compiled.graph, outbox, as_of, RunKnobs::from_environment());
   bool ok = executor.run();
   print_summary(store, as_of);
@@ -1103,7 +1120,7 @@ int create_run(const RunRequest& request, const CompileResult& compiled) {
     store->db().exec("PRAGMA defer_foreign_keys = ON");  // a task may depend on one added after it
     store->create_schema();
     RunInfo info{*request.workflow, program.options.stdlib_dir, inputs_hash(program.inputs), customers,
-                 customers_hash.value_or(""), outbox_dir, model.title, model.cca, model.utility, ""};
+                 customers_hash.value_or(""), outbox_to_store(request.db, outbox_dir), model.title, model.cca, model.utility, ""};
     store->save_run(info, program.inputs);
     for (std::size_t p = 0; p < model.phases.size(); ++p) store->add_phase(static_cast<int>(p), model.phases[p].id, model.phases[p].enroll);
 
@@ -1199,9 +1216,9 @@ int run_workflow(const RunRequest& request) {
         return kInputError;
       }
     }
-    if (request.outbox && !fresh && normal_path(*request.outbox) != info.outbox_dir) {
+    if (request.outbox && !fresh && normal_path(*request.outbox) != stored_outbox(request.db, info.outbox_dir)) {
       std::cerr << fmt::format("ccaflow: error: {} writes to the outbox {}; it cannot move to {}\n", request.db,
-                               info.outbox_dir, *request.outbox);
+                               stored_outbox(request.db, info.outbox_dir), *request.outbox);
       return kUsage;
     }
     if (!same_tasks(rows, *compiled.graph)) {
