@@ -490,11 +490,7 @@ class Executor {
   }
 
   std::int64_t max_account_id() {
-    if (!max_account_id_) {
-      auto s = store_.db().prepare("SELECT coalesce(max(id), 0) FROM accounts");
-      s.step();
-      max_account_id_ = s.integer(0);
-    }
+    if (!max_account_id_) max_account_id_ = store_.max_account_id();
     return *max_account_id_;
   }
   // The accounts a task has reached, and those whose opt-out has taken effect.
@@ -734,7 +730,7 @@ class Executor {
   // books call for, and it is dropped.
   static Filled fill_todays_merge(const std::string& db, OutboxWriter file, const NoticeInfo& notice, Date today,
                                   const std::vector<Work>& work, bool outside_files, int task, const std::string& key) {
-    sql::Database read = read_connection(db);
+    sql::Database read = sql::Database::open(db, true);
     sql::ReadTransaction snapshot(read);  // one snapshot for every range
     std::vector<Work> joined;
     if (outside_files) {
@@ -753,19 +749,13 @@ class Executor {
   // The thread of a Connect batch's prepared 814.
   static Filled fill_connect_814(const std::string& db, OutboxWriter file, Ccasr814 batch, const std::vector<Work>& work,
                                  const std::string& key) {
-    sql::Database read = read_connection(db);
+    sql::Database read = sql::Database::open(db, true);
     {
       sql::ReadTransaction snapshot(read);
       fill_814(read, batch, work, key);
     }
     file.append(x12_814(batch));
     return Filled{std::move(file), static_cast<std::int64_t>(batch.lines.size())};
-  }
-
-  static sql::Database read_connection(const std::string& path) {
-    sql::Database db = sql::Database::open(path, true);
-    db.exec("PRAGMA busy_timeout = 1000");
-    return db;
   }
 
   // A notice's mail merge for one send date, from the rows `fill` reads (columns 0..5:

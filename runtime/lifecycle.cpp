@@ -535,9 +535,7 @@ int ingest_moveins(const std::string& db, const std::string& file) {
     sql::Transaction t(store.db());
     record_ingest(store, "move-ins", file, hash, rows.size(), "move-ins");
     std::string actor = ingest_actor(file);
-    auto max = store.db().prepare("SELECT coalesce(max(id), 0) FROM accounts");
-    max.step();
-    std::int64_t next_id = max.integer(0);
+    std::int64_t next_id = store.max_account_id();
     std::set<int> reopened;
     for (const MoveIn& m : rows) {
       if (auto existing = account_facts(run, m.account.id)) {

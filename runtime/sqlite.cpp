@@ -18,6 +18,7 @@ Database Database::open(const std::string& path, bool read_only) {
     throw Error(rc, fmt::format("cannot open {}: {}", path, message));
   }
   sqlite3_extended_result_codes(db.db_, 1);
+  sqlite3_busy_timeout(db.db_, 1000);  // a writer's commit or checkpoint is waited for, not an error
   return db;
 }
 

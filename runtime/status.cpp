@@ -47,9 +47,7 @@ int show_status(const std::string& db, const std::string& format) {
       // The accounts with a notice, counted once each: every notice task's effects are read
       // in their key order into its phase's set. (A GROUP BY with count(DISTINCT) sorts them
       // all instead, over a second at a million accounts.)
-      auto top = store.db().prepare("SELECT coalesce(max(id), 0) FROM accounts");
-      top.step();
-      auto size = static_cast<std::size_t>(top.integer(0)) + 1;
+      auto size = static_cast<std::size_t>(store.max_account_id()) + 1;
       std::map<std::string, std::vector<bool>> notified;
       auto s = store.db().prepare("SELECT account FROM effects WHERE task = ?");
       for (const TaskRow& t : tasks) {

@@ -187,14 +187,11 @@ Store Store::open(const std::string& path, bool read_only) {
   if (!read_only) {
     store.configure();
     store.db_.exec(kLaterSchema);
-  } else {
-    store.db_.exec("PRAGMA busy_timeout = 1000");
   }
   return store;
 }
 
 void Store::configure() {
-  db_.exec("PRAGMA busy_timeout = 1000");
   db_.exec("PRAGMA journal_mode = WAL");
   db_.exec("PRAGMA synchronous = FULL");
   db_.exec("PRAGMA foreign_keys = ON");
@@ -486,6 +483,12 @@ void Store::set_open_account(int task, std::int64_t account) {
 std::int64_t Store::outbox_rows_of_task(int task) {
   auto s = db_.prepare("SELECT coalesce(sum(rows), 0) FROM outbox WHERE task = ?");
   s.bind(1, task);
+  s.step();
+  return s.integer(0);
+}
+
+std::int64_t Store::max_account_id() {
+  auto s = db_.prepare("SELECT coalesce(max(id), 0) FROM accounts");
   s.step();
   return s.integer(0);
 }
