@@ -131,6 +131,8 @@ class Store {
   std::int64_t withdrawals();
   // The account a task's last check found it could still reach, if it found one.
   std::optional<std::int64_t> open_account(int task);
+  // The highest account id (0 when there is none): the size of a set of accounts by id.
+  std::int64_t max_account_id();
 
   // --- changes ------------------------------------------------------------------------
   void event(const std::string& actor, std::optional<int> task, const std::string& kind, const std::string& detail);
@@ -150,8 +152,6 @@ class Store {
   std::optional<std::int64_t> outbox_rows(const std::string& name);
   // The rows of every outbox file a task has written.
   std::int64_t outbox_rows_of_task(int task);
-  // The highest account id (0 when there is none): the size of a set of accounts by id.
-  std::int64_t max_account_id();
 
  private:
   Store(std::string path, sql::Database db) : path_(std::move(path)), db_(std::move(db)) {}
