@@ -8,10 +8,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <future>
 #include <iterator>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <fmt/format.h>
 #include <iostream>
 #include <set>
@@ -39,6 +42,7 @@ RunKnobs RunKnobs::from_environment() {
   RunKnobs knobs;
   if (const char* crash = std::getenv("CCAFLOW_CRASH_AFTER_EFFECTS")) knobs.crash_after_effects = std::atol(crash);
   if (const char* batch = std::getenv("CCAFLOW_BATCH_SIZE")) knobs.batch_size = std::max(1L, std::atol(batch));
+  if (const char* chunk = std::getenv("CCAFLOW_MERGE_CHUNK")) knobs.merge_chunk = std::max(1L, std::atol(chunk));
   return knobs;
 }
 
@@ -114,8 +118,9 @@ class Executor {
   // Runs every task due by the as-of date, in dependency order. False when a task failed.
   bool run() {
     // A batch prepares its file beside its effects: a kill before they were committed can
-    // leave that FILE.tmp behind, under a date no later run may write again.
-    outbox_.remove_unfinished();
+    // leave that FILE.tmp behind, under a date no later run may write again. A mail merge
+    // marked as holding committed effects' lines is kept: a resumed batch goes on with it.
+    outbox_.remove_unfinished(store_.marked_merges());
     rows_ = store_.tasks();
     {
       sql::Transaction t(store_.db());
@@ -378,6 +383,10 @@ class Executor {
       effects_ += static_cast<long>(chunk.size());
       if (crash) ::kill(::getpid(), SIGKILL);
       store_.add_done(row.id, static_cast<std::int64_t>(end - at));
+      // How far today's mail merge holds these effects' lines, committed with them.
+      if (prepared && prepared->progress) {
+        if (auto mark = prepared->progress->through(work[end - 1].account)) store_.set_merge_mark(prepared->name, row.id, *mark);
+      }
       t.commit();
       row.done += static_cast<std::int64_t>(end - at);
       at = end;
@@ -393,7 +402,13 @@ class Executor {
     bool complete = !skipped || !any_remaining(node, row, reached);
     std::vector<OutboxFile> files = write_outbox_files(node, row, complete, work, prepared);
     sql::Transaction t(store_.db());
-    for (const OutboxFile& f : files) store_.record_outbox(f.name, row.id, f.rows, f.written.bytes, f.written.sha256);
+    for (const OutboxFile& f : files) {
+      store_.record_outbox(f.name, row.id, f.rows, f.written.bytes, f.written.sha256);
+      if (f.kept > 0) {
+        store_.event(kSystem, row.id, "file",
+                     fmt::format("{}: kept the first {} rows an interrupted run had written", f.name, f.kept));
+      }
+    }
     for (const Store::CoveredCycle& c : covering_) store_.cover_cycle(row.id, c);  // their effects are all in
     if (open_found_) store_.set_open_account(row.id, *open_found_);
     if (!work.empty()) {
@@ -673,6 +688,7 @@ class Executor {
     std::string name;
     std::int64_t rows;
     Written written;
+    std::int64_t kept = 0;  // its first rows, as an interrupted run had written them
   };
 
   // A file of this batch filled on the second core while the batch's effects are recorded:
@@ -680,13 +696,54 @@ class Executor {
   // FILE.tmp. The file is renamed into place only after the effects it lists are committed,
   // and only when the books still call for exactly that file; otherwise it is dropped
   // (dropping it waits for the thread and removes FILE.tmp) and written the usual way.
+  //
+  // A mail merge's thread also marks how far FILE.tmp holds whole lines, after each chunk it
+  // writes; the batch records the furthest mark its committed effects cover in the same
+  // transaction (merge_marks). A batch killed and resumed the same day keeps those lines
+  // and goes on after them, instead of writing the whole file again.
+  class MergeProgress {
+   public:
+    void reached(Store::MergeMark mark) {
+      std::lock_guard<std::mutex> hold(lock_);
+      marks_.push_back(std::move(mark));
+    }
+    // The furthest new mark whose lines are all of accounts up to `account`.
+    std::optional<Store::MergeMark> through(std::int64_t account) {
+      std::lock_guard<std::mutex> hold(lock_);
+      std::optional<Store::MergeMark> furthest;
+      for (; !marks_.empty() && marks_.front().through <= account; marks_.pop_front()) furthest = std::move(marks_.front());
+      return furthest;
+    }
+
+   private:
+    std::mutex lock_;
+    std::deque<Store::MergeMark> marks_;
+  };
   struct Filled {
     OutboxWriter file;
     std::int64_t rows;
+    std::int64_t kept = 0;  // rows an interrupted run had written, kept
   };
   struct Prepared {
     std::string name;
     std::future<Filled> filled;
+    std::shared_ptr<MergeProgress> progress;  // a mail merge's marks
+  };
+  // What a notice's prepared mail merge's thread needs.
+  struct MergeJob {
+    std::string db;
+    Outbox outbox;
+    std::string name;
+    const NoticeInfo* notice;
+    Date today;
+    const std::vector<Work>* work;
+    bool outside_files;                    // the task has effects no file lists
+    std::optional<Store::MergeMark> mark;  // how far an interrupted run got with today's file
+    std::optional<OutboxWriter> file;      // the file, started afresh (when there is no mark)
+    std::string key;
+    int task;
+    std::size_t chunk;
+    std::shared_ptr<MergeProgress> progress;
   };
 
   std::string merge_name(const TaskRow& row, const std::string& date) const { return fmt::format("notices/{}.{}.csv", row.key, date); }
@@ -709,15 +766,20 @@ class Executor {
       std::string name = merge_name(row, format_date(as_of_));
       if (store_.outbox_rows(name)) return std::nullopt;  // today's file is written: the usual way adds to it
       bool outside_files = store_.outbox_rows_of_task(row.id) != row.done;
-      const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
-      return Prepared{name, std::async(std::launch::async, fill_todays_merge, store_.path(), outbox_.create(name), std::cref(notice),
-                                       as_of_, std::cref(work), outside_files, row.id, row.key)};
+      auto progress = std::make_shared<MergeProgress>();
+      std::optional<Store::MergeMark> mark = outside_files ? store_.merge_mark(name) : std::nullopt;
+      std::optional<OutboxWriter> fresh;
+      if (!mark) fresh.emplace(outbox_.create(name));
+      MergeJob job{store_.path(), outbox_, name, &model_.notices.at(static_cast<std::size_t>(node.notice)), as_of_, &work,
+                   outside_files, std::move(mark), std::move(fresh), row.key, row.id, static_cast<std::size_t>(knobs_.merge_chunk),
+                   progress};
+      return Prepared{name, std::async(std::launch::async, fill_todays_merge, std::move(job)), progress};
     }
     if (node.kind == NodeKind::kCcasr) {
       std::string name = ccasr_name(row);
       if (row.done != 0 || skipped || store_.outbox_rows(name)) return std::nullopt;
       return Prepared{name, std::async(std::launch::async, fill_connect_814, store_.path(), outbox_.create(name),
-                                       connect_batch(node, row), std::cref(work), row.key)};
+                                       connect_batch(node, row), std::cref(work), row.key), nullptr};
     }
     return std::nullopt;
   }
@@ -728,22 +790,48 @@ class Executor {
   // order; the thread's snapshot may already hold some of this batch's effects, and the
   // join keeps each account once. Effects of other days leave the file short of what the
   // books call for, and it is dropped.
-  static Filled fill_todays_merge(const std::string& db, OutboxWriter file, const NoticeInfo& notice, Date today,
-                                  const std::vector<Work>& work, bool outside_files, int task, const std::string& key) {
-    sql::Database read = sql::Database::open(db, true);
+  //
+  // The rows the killed batch's file holds by its mark are kept when they are exactly those
+  // of the effects recorded up to the mark's account (none of this batch's comes before it)
+  // and FILE.tmp still begins with their bytes; the file goes on after them.
+  static Filled fill_todays_merge(MergeJob job) {
+    auto by_account = [](const Work& a, const Work& b) { return a.account < b.account; };
+    const std::vector<Work>& work = *job.work;
+    sql::Database read = sql::Database::open(job.db, true);
     sql::ReadTransaction snapshot(read);  // one snapshot for every range
-    std::vector<Work> joined;
-    if (outside_files) {
+    std::vector<Work> recorded;
+    if (job.outside_files) {
       auto s = read.prepare("SELECT account FROM effects WHERE task = ? AND on_date = ? ORDER BY account");
-      s.bind(1, task).bind(2, format_date(today));
-      std::vector<Work> recorded;
-      while (s.step()) recorded.push_back({s.integer(0), today});
-      std::set_union(recorded.begin(), recorded.end(), work.begin(), work.end(), std::back_inserter(joined),
-                     [](const Work& a, const Work& b) { return a.account < b.account; });
+      s.bind(1, job.task).bind(2, format_date(job.today));
+      while (s.step()) recorded.push_back({s.integer(0), job.today});
     }
-    const std::vector<Work>& lines = outside_files ? joined : work;
-    std::int64_t rows = fill_merge(file, notice, today, [&](const auto& add) { read_accounts(read, lines, key, add); });
-    return Filled{std::move(file), rows};
+    std::int64_t kept = 0;
+    auto open = [&]() -> OutboxWriter {
+      if (job.file) return std::move(*job.file);
+      if (const std::optional<Store::MergeMark>& mark = job.mark; mark && (work.empty() || work.front().account > mark->through)) {
+        auto after = std::upper_bound(recorded.begin(), recorded.end(), Work{mark->through, job.today}, by_account);
+        if (mark->rows > 0 && after - recorded.begin() == mark->rows) {
+          if (std::optional<OutboxWriter> interrupted = job.outbox.reopen(job.name, Written{mark->bytes, mark->sha256})) {
+            kept = mark->rows;
+            recorded.erase(recorded.begin(), after);
+            return std::move(*interrupted);
+          }
+        }
+      }
+      return job.outbox.create(job.name);
+    };
+    OutboxWriter file = open();
+    std::vector<Work> joined;
+    if (!recorded.empty()) std::set_union(recorded.begin(), recorded.end(), work.begin(), work.end(), std::back_inserter(joined), by_account);
+    const std::vector<Work>& lines = recorded.empty() ? work : joined;
+    const NoticeInfo& notice = *job.notice;
+    MailMerge merge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), job.today, kept);
+    std::int64_t rows = fill_merge(file, merge, job.chunk, [&](const auto& add) { read_accounts(read, lines, job.key, add); },
+                                   [&](std::int64_t written, std::int64_t through) {
+                                     Written so_far = file.written_so_far();
+                                     job.progress->reached({written, through, so_far.bytes, so_far.sha256});
+                                   });
+    return Filled{std::move(file), rows, kept};
   }
 
   // The thread of a Connect batch's prepared 814.
@@ -758,18 +846,24 @@ class Executor {
     return Filled{std::move(file), static_cast<std::int64_t>(batch.lines.size())};
   }
 
-  // A notice's mail merge for one send date, from the rows `fill` reads (columns 0..5:
-  // account, customer_class, rate_schedule, city, county, read_cycle), a chunk at a time.
-  // Returns its rows.
-  template <typename Fill>
-  static std::int64_t fill_merge(OutboxWriter& file, const NoticeInfo& notice, Date send, const Fill& fill) {
-    MailMerge merge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), send);
+  // A mail merge's rows, from the rows `fill` reads (columns 0..6: account, customer_class,
+  // rate_schedule, city, county, read_cycle, id), written a chunk at a time; after each
+  // chunk, `drained(rows, through)` is told the merge's rows so far and the last one's
+  // account. Returns the merge's rows.
+  template <typename Fill, typename Drained>
+  static std::int64_t fill_merge(OutboxWriter& file, MailMerge& merge, std::size_t chunk, const Fill& fill, const Drained& drained) {
     auto append = [&file](std::string_view text) { file.append(text); };
+    std::optional<std::int64_t> through;  // the last row's account, since the last chunk
+    auto drain = [&] {
+      merge.drain(append);
+      if (through) drained(merge.rows(), *std::exchange(through, std::nullopt));
+    };
     fill([&](const sql::Statement& s) {
       merge.add(s.view(0), static_cast<int>(s.integer(1)), s.view(2), s.view(3), s.view(4), static_cast<int>(s.integer(5)));
-      if (merge.buffered() >= kMergeChunk) merge.drain(append);
+      through = s.integer(6);
+      if (merge.buffered() >= chunk) drain();
     });
-    merge.drain(append);
+    drain();
     return merge.rows();
   }
 
@@ -803,14 +897,15 @@ class Executor {
       }
       prepared.reset();  // dropped, unless it is taken here
       if (!filled || filled->rows != rows) return false;
-      files.push_back({name, filled->rows, filled->file.commit()});
+      files.push_back({name, filled->rows, filled->file.commit(), filled->kept});
       return true;
     };
     if (node.kind == NodeKind::kNotice) {
       const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
       auto write_merge = [&](const std::string& name, Date send, const auto& fill) {
         OutboxWriter file = outbox_.create(name);
-        std::int64_t rows = fill_merge(file, notice, send, fill);
+        MailMerge merge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), send);
+        std::int64_t rows = fill_merge(file, merge, static_cast<std::size_t>(knobs_.merge_chunk), fill, [](std::int64_t, std::int64_t) {});
         files.push_back({name, rows, file.commit()});
       };
       // The books are checked, not assumed. The usual day: the files hold every earlier
@@ -869,7 +964,6 @@ class Executor {
     }
     return files;
   }
-  static constexpr std::size_t kMergeChunk = 1 << 20;
 
   // Hands `add` the row (account, customer_class, rate_schedule, city, county, read_cycle,
   // id) of each account of `work`, which is in account order. A day's accounts mostly have

@@ -34,6 +34,7 @@ int approve_gate(const std::string& db, const std::string& task, const std::stri
 struct RunKnobs {
   long crash_after_effects = 0;
   long batch_size = 10000;
+  long merge_chunk = 1 << 20;  // a mail merge's bytes written (and marked) at a time
   static RunKnobs from_environment();
 };
 

@@ -33,6 +33,14 @@ std::string Sha256::hex() {
   return out;
 }
 
+std::string Sha256::hex_so_far() const {
+  Sha256 copy;
+  if (EVP_MD_CTX_copy_ex(static_cast<EVP_MD_CTX*>(copy.context_), static_cast<const EVP_MD_CTX*>(context_)) != 1) {
+    throw std::runtime_error("cannot copy a SHA-256 state");
+  }
+  return copy.hex();
+}
+
 std::string sha256_hex(std::string_view data) {
   Sha256 h;
   h.update(data);

@@ -17,6 +17,8 @@ class Sha256 {
   Sha256& operator=(Sha256&&) = delete;
   void update(std::string_view data);
   std::string hex();  // finishes the digest
+  // The digest of what was hashed so far, while hashing goes on (of a copy of the state).
+  std::string hex_so_far() const;
 
  private:
   void* context_;

@@ -13,6 +13,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <optional>
+#include <set>
 #include <stdexcept>
 
 #include "runtime/customers.h"
@@ -99,14 +100,45 @@ Written Outbox::write(const std::string& relative, std::string_view bytes) {
   return file.commit();
 }
 
-int Outbox::remove_unfinished() {
+std::optional<OutboxWriter> Outbox::reopen(const std::string& relative, const Written& kept) {
+  fs::path target = fs::path(root_) / relative;
+  fs::path temporary = target;
+  temporary += ".tmp";
+  int fd = ::open(temporary.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  auto unusable = [fd] {
+    ::close(fd);
+    return std::nullopt;
+  };
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || info.st_size < kept.bytes || kept.bytes < 0) return unusable();
+  // The bytes kept are read once: their hash goes on as the start of the whole file's.
+  Sha256 hash;
+  std::string buffer(kWriteChunk, '\0');
+  for (std::int64_t at = 0; at < kept.bytes;) {
+    auto want = static_cast<std::size_t>(std::min<std::int64_t>(kept.bytes - at, static_cast<std::int64_t>(buffer.size())));
+    ssize_t n = ::read(fd, buffer.data(), want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return unusable();
+    hash.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    at += n;
+  }
+  if (hash.hex_so_far() != kept.sha256 || ::ftruncate(fd, kept.bytes) != 0 || ::lseek(fd, kept.bytes, SEEK_SET) != kept.bytes) {
+    return unusable();
+  }
+  return OutboxWriter(target.string(), temporary.string(), fd, std::move(hash), kept.bytes);
+}
+
+int Outbox::remove_unfinished(const std::vector<std::string>& keep) {
+  std::set<fs::path> kept;
+  for (const std::string& relative : keep) kept.insert((fs::path(root_) / relative).concat(".tmp"));
   int removed = 0;
   for (const char* folder : {"notices", "ccasr"}) {
     std::error_code ec;
     fs::directory_iterator it(fs::path(root_) / folder, ec), end;
     for (; !ec && it != end; it.increment(ec)) {
       std::error_code gone;
-      if (it->path().extension() == ".tmp" && fs::remove(it->path(), gone)) ++removed;
+      if (it->path().extension() == ".tmp" && !kept.contains(it->path()) && fs::remove(it->path(), gone)) ++removed;
     }
   }
   return removed;
@@ -118,6 +150,11 @@ OutboxWriter::OutboxWriter(std::string target, std::string temporary)
   // Opened last: nothing after it can throw and leave the descriptor or FILE.tmp behind.
   fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd_ < 0) fail("cannot create", temporary_);
+}
+
+OutboxWriter::OutboxWriter(std::string target, std::string temporary, int fd, Sha256 hash, std::int64_t bytes)
+    : target_(std::move(target)), temporary_(std::move(temporary)), fd_(fd), hash_(std::move(hash)), bytes_(bytes) {
+  buffer_.reserve(kWriteChunk);
 }
 
 OutboxWriter::OutboxWriter(OutboxWriter&& other) noexcept
@@ -150,6 +187,11 @@ void OutboxWriter::put(std::string_view bytes) {
   bytes_ += static_cast<std::int64_t>(bytes.size());
 }
 
+Written OutboxWriter::written_so_far() {
+  flush();
+  return Written{bytes_, hash_.hex_so_far()};
+}
+
 Written OutboxWriter::commit() {
   flush();
   if (::fsync(fd_) != 0) fail("cannot flush", temporary_);
@@ -178,8 +220,10 @@ std::optional<Ccasr814::Type> ccasr_type_named(std::string_view name) {
   return std::nullopt;
 }
 
-MailMerge::MailMerge(std::string_view notice, std::string_view template_name, std::string_view sender, Date send)
-    : out_("account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n") {
+MailMerge::MailMerge(std::string_view notice, std::string_view template_name, std::string_view sender, Date send,
+                     std::int64_t after)
+    : out_(after > 0 ? "" : "account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n"),
+      rows_(after) {
   for (std::string_view field : {notice, template_name, sender}) {
     tail_ += ',';
     append_field(tail_, field);

@@ -32,10 +32,14 @@ class OutboxWriter {
   ~OutboxWriter();
   void append(std::string_view bytes);  // throws on failure
   Written commit();                     // throws on failure
+  // What FILE.tmp holds so far: everything appended is written to it first (not yet
+  // flushed to disk), so a killed process leaves exactly these bytes behind.
+  Written written_so_far();
 
  private:
   friend class Outbox;
   OutboxWriter(std::string target, std::string temporary);
+  OutboxWriter(std::string target, std::string temporary, int fd, Sha256 hash, std::int64_t bytes);  // (reopen)
   void flush();
   void put(std::string_view bytes);
 
@@ -54,9 +58,15 @@ class Outbox {
   OutboxWriter create(const std::string& relative);
   // Writes `relative` with `bytes`, atomically; throws on failure.
   Written write(const std::string& relative, std::string_view bytes);
+  // Goes on writing the `relative` a killed process left unfinished, after its first
+  // `kept.bytes` bytes, if FILE.tmp still begins with them (their SHA-256 is `kept.sha256`);
+  // what followed them is cut off. Nullopt, FILE.tmp left as it is, when it does not.
+  std::optional<OutboxWriter> reopen(const std::string& relative, const Written& kept);
   // Removes the FILE.tmp files a killed process left in the outbox's folders (a file is
-  // FILE.tmp until it is complete). Call with the run's lock held. Returns how many.
-  int remove_unfinished();
+  // FILE.tmp until it is complete), but those named in `keep` (relative names, without
+  // .tmp), which a later run may go on writing. Call with the run's lock held. Returns how
+  // many it removed.
+  int remove_unfinished(const std::vector<std::string>& keep = {});
 
  private:
   std::string root_;
@@ -67,7 +77,10 @@ class Outbox {
 // line of a file).
 class MailMerge {
  public:
-  MailMerge(std::string_view notice, std::string_view template_name, std::string_view sender, Date send);
+  // `after`: the rows a file already holds (after its header) when the merge goes on after
+  // them, in a file a killed process left unfinished; no header is written again.
+  MailMerge(std::string_view notice, std::string_view template_name, std::string_view sender, Date send,
+            std::int64_t after = 0);
   void add(std::string_view account, int customer_class, std::string_view rate_schedule, std::string_view city,
            std::string_view county, int read_cycle);
   std::int64_t rows() const { return rows_; }

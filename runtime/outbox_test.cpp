@@ -154,6 +154,61 @@ TEST(Outbox, RemovesTheUnfinishedFilesAKilledProcessLeft) {
   EXPECT_TRUE(fs::exists(root / "notices" / "n.2027-01-04.csv"));
   EXPECT_TRUE(fs::exists(root / "ccasr" / "c01.814"));
   EXPECT_TRUE(fs::exists(root / "notes.tmp"));
+
+  // One a later run may go on writing is kept.
+  for (const char* left : {"notices/n.2027-01-05.csv.tmp", "notices/n.2027-01-06.csv.tmp"}) std::ofstream(root / left) << "half";
+  EXPECT_EQ(outbox.remove_unfinished({"notices/n.2027-01-06.csv"}), 1);
+  EXPECT_FALSE(fs::exists(root / "notices" / "n.2027-01-05.csv.tmp"));
+  EXPECT_TRUE(fs::exists(root / "notices" / "n.2027-01-06.csv.tmp"));
+  fs::remove_all(root);
+}
+
+std::string lines(int from, int to) {
+  std::string text;
+  for (int i = from; i < to; ++i) text += "account " + std::to_string(i) + ",residential,D,Ojai,Ventura,3\r\n";
+  return text;
+}
+
+std::string contents(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(Outbox, GoesOnWithTheFileAKilledProcessLeftAfterTheBytesItKept) {
+  fs::path root = fs::temp_directory_path() / ("ccaflow_outbox_reopen_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  Outbox outbox(root.string());
+  fs::path tmp = root / "notices" / "n.csv.tmp";
+  std::string kept = lines(0, 40000), rest = lines(40000, 70000);  // over a megabyte each side
+  Written mark;
+  {
+    // What a writer reports so far is on FILE.tmp already: its bytes and their digest.
+    OutboxWriter file = outbox.create("notices/n.csv");
+    file.append(kept);
+    mark = file.written_so_far();
+    EXPECT_EQ(mark.bytes, static_cast<std::int64_t>(kept.size()));
+    EXPECT_EQ(mark.sha256, sha256_hex(kept));
+    EXPECT_EQ(fs::file_size(tmp), kept.size());
+  }
+  // A killed process left the kept bytes and half a line past them.
+  std::ofstream(tmp, std::ios::binary) << kept << "account 40000,resid";
+  EXPECT_FALSE(outbox.reopen("notices/n.csv", Written{mark.bytes, sha256_hex("other bytes")}));
+  EXPECT_FALSE(outbox.reopen("notices/n.csv", Written{mark.bytes + 100, mark.sha256}));  // past the file's end
+  EXPECT_FALSE(outbox.reopen("notices/other.csv", mark));                                // no such file
+  EXPECT_EQ(fs::file_size(tmp), kept.size() + 19);  // an unusable file is left as it was
+  {
+    std::optional<OutboxWriter> file = outbox.reopen("notices/n.csv", mark);
+    ASSERT_TRUE(file);
+    EXPECT_EQ(fs::file_size(tmp), kept.size());  // the half line is cut off
+    file->append(rest);
+    Written written = file->commit();
+    EXPECT_EQ(written.bytes, static_cast<std::int64_t>(kept.size() + rest.size()));
+    EXPECT_EQ(written.sha256, sha256_hex(kept + rest));  // the digest of the whole file
+  }
+  EXPECT_EQ(contents(root / "notices" / "n.csv"), kept + rest);
+  EXPECT_FALSE(fs::exists(tmp));
   fs::remove_all(root);
 }
 
@@ -171,6 +226,14 @@ TEST(MailMerge, HandsOverItsTextInPieces) {
             "account,customer_class,rate_schedule,city,county,read_cycle,notice,template,sender,send_date\r\n"
             "A1,residential,D,Ojai,Ventura,3,n,t,cca,2027-01-04\r\n"
             "A2,residential,D,Ojai,Ventura,4,n,t,cca,2027-01-04\r\n");
+
+  // Going on after the rows a file holds: no header again, and the rows counted on.
+  MailMerge after("n", "t", "cca", *parse_date("2027-01-04"), 2);
+  after.add("A3", 0, "D", "Ojai", "Ventura", 4);
+  EXPECT_EQ(after.rows(), 3);
+  text.clear();
+  after.drain(into_text);
+  EXPECT_EQ(text, "A3,residential,D,Ojai,Ventura,4,n,t,cca,2027-01-04\r\n");
 }
 
 }  // namespace

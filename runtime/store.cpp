@@ -89,6 +89,12 @@ std::string damaged(const std::string& path, const std::string& detail) {
 // numbers come from AUTOINCREMENT, so the count never goes back.
 // open_accounts: an account each task could still reach, found by its last check of
 // whether any remains: checked first, alone, the next time.
+// merge_marks: how far the FILE.tmp of a mail merge not yet renamed into place holds whole
+// lines of committed effects: its first `rows` rows (those of the date's effects up to
+// account `through`) are its first `bytes` bytes, whose SHA-256 is `sha256`. Recorded with
+// the effects, so a resumed batch goes on after those rows instead of writing them again;
+// the file's bytes are checked against the hash before they are kept. Removed when the file
+// is recorded in the outbox.
 constexpr const char* kLaterSchema =
     "CREATE INDEX IF NOT EXISTS events_by_kind ON events(kind, seq);"
     "CREATE INDEX IF NOT EXISTS requests_queued ON requests(type, id) WHERE state = 'queued';"
@@ -106,7 +112,9 @@ constexpr const char* kLaterSchema =
     "  INSERT INTO withdrawals (account, what) VALUES (old.account, 'own switch date removed'); END;"
     "CREATE TRIGGER IF NOT EXISTS own_switch_moved AFTER UPDATE OF account ON switch_dates BEGIN "
     "  INSERT INTO withdrawals (account, what) VALUES (old.account, 'own switch date moved'); END;"
-    "CREATE TABLE IF NOT EXISTS open_accounts (task INTEGER PRIMARY KEY, account INTEGER NOT NULL)";
+    "CREATE TABLE IF NOT EXISTS open_accounts (task INTEGER PRIMARY KEY, account INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS merge_marks (name TEXT PRIMARY KEY, task INTEGER NOT NULL, rows INTEGER NOT NULL, "
+    "  through INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL)";
 
 bool has_sqlite_header(const std::string& path) {
   char magic[16] = {};
@@ -417,6 +425,26 @@ void Store::record_outbox(const std::string& name, std::optional<int> task, std:
                           const std::string& sha256) {
   db_.prepare("INSERT OR REPLACE INTO outbox VALUES (?, ?, ?, ?, ?, ?)")
       .bind(1, name).bind(2, task).bind(3, rows).bind(4, bytes).bind(5, sha256).bind(6, now_text()).run();
+  db_.prepare("DELETE FROM merge_marks WHERE name = ?").bind(1, name).run();
+}
+
+std::optional<Store::MergeMark> Store::merge_mark(const std::string& name) {
+  auto s = db_.prepare("SELECT rows, through, bytes, sha256 FROM merge_marks WHERE name = ?");
+  s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return MergeMark{s.integer(0), s.integer(1), s.integer(2), s.text(3)};
+}
+
+std::vector<std::string> Store::marked_merges() {
+  auto s = db_.prepare("SELECT name FROM merge_marks ORDER BY name");
+  std::vector<std::string> names;
+  while (s.step()) names.push_back(s.text(0));
+  return names;
+}
+
+void Store::set_merge_mark(const std::string& name, int task, const MergeMark& mark) {
+  db_.prepare("INSERT OR REPLACE INTO merge_marks VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(1, name).bind(2, task).bind(3, mark.rows).bind(4, mark.through).bind(5, mark.bytes).bind(6, mark.sha256).run();
 }
 
 // CROSS JOIN keeps switch_dates the outer table. Without it SQLite, which has no statistics

@@ -133,6 +133,16 @@ class Store {
   std::optional<std::int64_t> open_account(int task);
   // The highest account id (0 when there is none): the size of a set of accounts by id.
   std::int64_t max_account_id();
+  // How far an unfinished mail merge (FILE.tmp) holds committed effects' lines (the
+  // merge_marks table: see the schema).
+  struct MergeMark {
+    std::int64_t rows = 0;     // its first rows (after the header)
+    std::int64_t through = 0;  // the account of the last of them
+    std::int64_t bytes = 0;    // the file's first bytes, which hold them
+    std::string sha256;        // of those bytes
+  };
+  std::optional<MergeMark> merge_mark(const std::string& name);
+  std::vector<std::string> marked_merges();  // their files' names
 
   // --- changes ------------------------------------------------------------------------
   void event(const std::string& actor, std::optional<int> task, const std::string& kind, const std::string& detail);
@@ -146,8 +156,10 @@ class Store {
   void add_done(int task, std::int64_t count);
   void cover_cycle(int task, const CoveredCycle& cycle);
   void set_open_account(int task, std::int64_t account);
+  // A file written to the outbox (its mark, if it had one, removed).
   void record_outbox(const std::string& name, std::optional<int> task, std::int64_t rows, std::int64_t bytes,
                      const std::string& sha256);
+  void set_merge_mark(const std::string& name, int task, const MergeMark& mark);
   // How many rows the outbox file was written with, if it was.
   std::optional<std::int64_t> outbox_rows(const std::string& name);
   // The rows of every outbox file a task has written.

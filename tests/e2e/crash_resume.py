@@ -4,7 +4,9 @@ its k-th effect in every process, for every k from 1 to past the largest batch, 
 and carried on; its final tasks, effects and outbox bytes must equal an undisturbed run's.
 
 Batches commit every 7 effects (CCAFLOW_BATCH_SIZE=7), so the kills land on, before and
-after every commit boundary. Usage: crash_resume.py CCAFLOW SOURCE_DIR [MAX_K]
+after every commit boundary. A mail merge is written (and marked, for a resumed batch to go
+on with) every two lines or so (CCAFLOW_MERGE_CHUNK=150 bytes), so resumed batches keep the
+lines a killed one wrote. Usage: crash_resume.py CCAFLOW SOURCE_DIR [MAX_K]
 """
 import datetime
 import os
@@ -19,7 +21,7 @@ from runlib import differences, snapshot  # noqa: E402
 
 ccaflow, source = sys.argv[1], sys.argv[2]
 data = os.path.join(source, "tests", "e2e", "data", "crash")
-env = dict(os.environ, CCAFLOW_STDLIB=os.path.join(source, "stdlib"), CCAFLOW_BATCH_SIZE="7")
+env = dict(os.environ, CCAFLOW_STDLIB=os.path.join(source, "stdlib"), CCAFLOW_BATCH_SIZE="7", CCAFLOW_MERGE_CHUNK="150")
 env.pop("CCAFLOW_CRASH_AFTER_EFFECTS", None)
 
 # Weekly as-of dates (Tuesdays) from before the first notice to after the last one.
@@ -38,7 +40,8 @@ def call(args, cwd, crash=None, expect=(0,)):
 
 
 def play(folder, crash=None):
-    """Runs the whole schedule; with `crash`, every process dies at its crash-th effect."""
+    """Runs the whole schedule; with `crash`, every process dies at its crash-th effect.
+    Returns the kills, and how many resumed batches kept rows a killed one had written."""
     for name in ("small.flow", "customers.csv"):
         shutil.copy(os.path.join(data, name), folder)
     kills = 0
@@ -50,7 +53,10 @@ def play(folder, crash=None):
         if i == 0:
             for gate in ("jrc", "plan_filed"):
                 call(["approve", gate, "--db", "run.db", "--by", "tester"], folder)
-    return kills
+    con = sqlite3.connect(os.path.join(folder, "run.db"))
+    kept = con.execute("SELECT count(*) FROM events WHERE kind = 'file' AND detail LIKE '%kept the first%'").fetchone()[0]
+    con.close()
+    return kills, kept
 
 
 work = tempfile.mkdtemp(prefix="ccaflow_crash_")
@@ -64,18 +70,22 @@ try:
         "the reference run recorded no effects or lost a file"
     biggest = max(done for _, _, done, _ in want["tasks"])
     max_k = int(sys.argv[3]) if len(sys.argv) > 3 else biggest + 1
-    total_kills = 0
+    total_kills = total_kept = 0
     for k in range(1, max_k + 1):
         folder = os.path.join(work, f"k{k}")
         os.mkdir(folder)
-        kills = play(folder, crash=k)
+        kills, kept = play(folder, crash=k)
         differ = differences(want, snapshot(folder))
         if differ:
             sys.exit(f"FAIL: after kills at effect {k}, the {', '.join(differ)} differ from the undisturbed run")
         total_kills += kills
+        total_kept += kept
         shutil.rmtree(folder)
     print(f"{len(want['effects'])} effects, {len(want['outbox files'])} outbox files; killed at every k in 1..{max_k} "
           f"({total_kills} kills, batches of 7): identical to the undisturbed run")
+    if total_kept == 0:
+        sys.exit("FAIL: no resumed batch kept the mail-merge lines a killed one had written")
+    print(f"{total_kept} resumed batches went on with the mail merge a killed one had begun")
 
     # A batch prepares its file beside its effects. Killed at its first effect (nothing
     # committed), it leaves FILE.tmp under that day's name. Killed once a transaction of a

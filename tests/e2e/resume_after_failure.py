@@ -12,7 +12,7 @@ import tempfile
 
 ccaflow, source = sys.argv[1], sys.argv[2]
 env = dict(os.environ, CCAFLOW_STDLIB=os.path.join(source, "stdlib"))
-for knob in ("CCAFLOW_CRASH_AFTER_EFFECTS", "CCAFLOW_BATCH_SIZE"):
+for knob in ("CCAFLOW_CRASH_AFTER_EFFECTS", "CCAFLOW_BATCH_SIZE", "CCAFLOW_MERGE_CHUNK"):
     env.pop(knob, None)
 gates = ["implementation_plan", "call_center", "ra_forecast", "edi_testing", "eligible_customers", "jrc_published"]
 

@@ -17,6 +17,7 @@ ccaflow, source = sys.argv[1], sys.argv[2]
 env = dict(os.environ, CCAFLOW_STDLIB=os.path.join(source, "stdlib"))
 env.pop("CCAFLOW_CRASH_AFTER_EFFECTS", None)
 env.pop("CCAFLOW_BATCH_SIZE", None)
+env.pop("CCAFLOW_MERGE_CHUNK", None)
 failures = []
 
 

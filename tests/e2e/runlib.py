@@ -12,7 +12,7 @@ import sys
 def ccaflow_env(source, **knobs):
     """The environment for the binary: the source tree's stdlib, no test knobs unless given."""
     env = dict(os.environ, CCAFLOW_STDLIB=os.path.join(source, "stdlib"))
-    for knob in ("CCAFLOW_CRASH_AFTER_EFFECTS", "CCAFLOW_BATCH_SIZE"):
+    for knob in ("CCAFLOW_CRASH_AFTER_EFFECTS", "CCAFLOW_BATCH_SIZE", "CCAFLOW_MERGE_CHUNK"):
         env.pop(knob, None)
     env.update({k: str(v) for k, v in knobs.items()})
     return env
