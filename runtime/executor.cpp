@@ -463,13 +463,11 @@ class Executor {
       // before it was sent: a bit each, not two look-ups.
       const AccountSet& sent = reached.emplace(sent_to(row));
       const AccountSet& opted_out = opted_out_by_now();
-      auto s = store_.db().prepare("SELECT id FROM accounts WHERE phase = ? AND origin = 'import' AND read_cycle = ? ORDER BY id");
-      s.bind(1, node.phase).bind(2, node.cycle);
       Date read = phase.cycles.at(static_cast<std::size_t>(node.cycle - 1)).read;
-      while (s.step()) {
-        std::int64_t account = s.integer(0);
+      each_imported(node.phase, node.cycle, [&](std::int64_t account, int) {
         if (!sent.contains(account) && !opted_out.contains(account)) out.push_back({account, read});
-      }
+      });
+      in_account_order(out);
       return out;
     }
     // A notice goes out on business days only, to each account once its read cycle's
@@ -491,17 +489,33 @@ class Executor {
     // alone) that this notice has not reached and that have not opted out.
     const AccountSet& sent = reached.emplace(sent_to(row));
     const AccountSet& opted_out = opted_out_by_now();
-    auto s = store_.db().prepare("SELECT id, read_cycle FROM accounts WHERE phase = ? AND origin = 'import'");
-    s.bind(1, node.phase);
-    while (s.step()) {
-      std::int64_t account = s.integer(0);
-      if (sent.contains(account) || opted_out.contains(account)) continue;
-      auto cycle = static_cast<std::size_t>(s.integer(1));
-      if (cycle < due_cycle.size() && due_cycle[cycle]) out.push_back({account, as_of_});
+    each_imported(node.phase, std::nullopt, [&](std::int64_t account, int cycle) {
+      if (sent.contains(account) || opted_out.contains(account)) return;
+      if (static_cast<std::size_t>(cycle) < due_cycle.size() && due_cycle[static_cast<std::size_t>(cycle)]) out.push_back({account, as_of_});
       else skipped = true;
-    }
+    });
     in_account_order(out);
     return out;
+  }
+
+  // Hands `each(id, read cycle)` a phase's imported accounts (of one read cycle, if given):
+  // each cycle's range of ids as the run's creation numbered them (import_ranges), or, for
+  // a run created without those, the phase index's entries.
+  template <typename Each>
+  void each_imported(int phase, std::optional<int> cycle, const Each& each) {
+    std::vector<Store::CycleIds> ranges = store_.import_ranges(phase);
+    if (!ranges.empty()) {
+      for (const Store::CycleIds& r : ranges) {
+        if (cycle && r.cycle != *cycle) continue;
+        for (std::int64_t id = r.first; id <= r.last; ++id) each(id, r.cycle);
+      }
+      return;
+    }
+    auto s = store_.db().prepare(fmt::format("SELECT id, read_cycle FROM accounts WHERE phase = ? AND origin = 'import' {}",
+                                             cycle ? "AND read_cycle = ?" : ""));
+    s.bind(1, phase);
+    if (cycle) s.bind(2, *cycle);
+    while (s.step()) each(s.integer(0), static_cast<int>(s.integer(1)));
   }
 
   std::int64_t max_account_id() {

@@ -89,6 +89,10 @@ std::string damaged(const std::string& path, const std::string& detail) {
 // numbers come from AUTOINCREMENT, so the count never goes back.
 // open_accounts: an account each task could still reach, found by its last check of
 // whether any remains: checked first, alone, the next time.
+// import_ranges: the ids the run's creation gave the imported accounts of each phase and
+// read cycle. It numbers them by phase, then cycle, so each (phase, cycle) is one range, and
+// stays one: an imported account keeps its phase, cycle and origin, and later accounts
+// (move-ins) get later ids. A run created before this table has no rows in it.
 // merge_marks: how far the FILE.tmp of a mail merge not yet renamed into place holds whole
 // lines of committed effects: its first `rows` rows (those of the date's effects up to
 // account `through`) are its first `bytes` bytes, whose SHA-256 is `sha256`. Recorded with
@@ -113,6 +117,8 @@ constexpr const char* kLaterSchema =
     "CREATE TRIGGER IF NOT EXISTS own_switch_moved AFTER UPDATE OF account ON switch_dates BEGIN "
     "  INSERT INTO withdrawals (account, what) VALUES (old.account, 'own switch date moved'); END;"
     "CREATE TABLE IF NOT EXISTS open_accounts (task INTEGER PRIMARY KEY, account INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS import_ranges (phase INTEGER NOT NULL, read_cycle INTEGER NOT NULL, first INTEGER NOT NULL, "
+    "  last INTEGER NOT NULL, PRIMARY KEY (phase, read_cycle)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS merge_marks (name TEXT PRIMARY KEY, task INTEGER NOT NULL, rows INTEGER NOT NULL, "
     "  through INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL)";
 
@@ -317,6 +323,17 @@ void Store::finish_setup() {
   db_.exec("CREATE INDEX accounts_by_phase ON accounts(phase, origin, read_cycle, id)");
   db_.exec("CREATE INDEX responses_by_account ON responses(account)");
   db_.exec(kLaterSchema);
+  // Numbered as above, each phase's cycle is one range of ids.
+  db_.exec("INSERT INTO import_ranges SELECT phase, read_cycle, min(id), max(id) FROM accounts "
+           "WHERE phase IS NOT NULL AND origin = 'import' GROUP BY phase, read_cycle");
+}
+
+std::vector<Store::CycleIds> Store::import_ranges(int phase) {
+  auto s = db_.prepare("SELECT read_cycle, first, last FROM import_ranges WHERE phase = ? ORDER BY first");
+  s.bind(1, phase);
+  std::vector<CycleIds> out;
+  while (s.step()) out.push_back({static_cast<int>(s.integer(0)), s.integer(1), s.integer(2)});
+  return out;
 }
 
 RunInfo Store::run() {

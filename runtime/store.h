@@ -133,6 +133,13 @@ class Store {
   std::optional<std::int64_t> open_account(int task);
   // The highest account id (0 when there is none): the size of a set of accounts by id.
   std::int64_t max_account_id();
+  // The ids of a phase's imported accounts, one range for each read cycle, in id order
+  // (the import_ranges table: see the schema); none for a run created before it.
+  struct CycleIds {
+    int cycle;
+    std::int64_t first, last;
+  };
+  std::vector<CycleIds> import_ranges(int phase);
   // How far an unfinished mail merge (FILE.tmp) holds committed effects' lines (the
   // merge_marks table: see the schema).
   struct MergeMark {

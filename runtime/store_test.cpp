@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <tuple>
 
 #include "runtime/lock.h"
 
@@ -89,6 +90,16 @@ TEST_F(StoreTest, StagedAccountsAreNumberedByPhaseThenCycleThenFileOrder) {
     by_id.push_back(s.text(1));
   }
   EXPECT_EQ(by_id, (std::vector<std::string>{"F4", "F8", "F2", "F6", "F7", "F1", "F5", "F3"}));
+  // So each phase's read cycle is one range of ids, stored as such.
+  auto ranges = [&](int phase) {
+    std::vector<std::tuple<int, std::int64_t, std::int64_t>> out;
+    for (const Store::CycleIds& r : store.import_ranges(phase)) out.emplace_back(r.cycle, r.first, r.last);
+    return out;
+  };
+  using Ranges = std::vector<std::tuple<int, std::int64_t, std::int64_t>>;
+  EXPECT_EQ(ranges(0), (Ranges{{2, 1, 2}, {7, 3, 4}}));
+  EXPECT_EQ(ranges(1), (Ranges{{1, 5, 5}, {3, 6, 7}}));
+  EXPECT_EQ(ranges(2), Ranges{});
   auto excluded = store.db().prepare("SELECT excluded FROM accounts WHERE account = 'F3'");
   ASSERT_TRUE(excluded.step());
   EXPECT_EQ(excluded.text(0), "direct access");
@@ -245,7 +256,7 @@ TEST_F(StoreTest, AnOlderRunGetsTheLaterIndexesWhenOpenedToChange) {
 TEST_F(StoreTest, AnOlderRunGetsTheNoticeCoversAndTheirTriggersWhenOpenedToChange) {
   make_run();
   const char* later = "SELECT count(*) FROM sqlite_master WHERE name IN ('notice_cycles', 'withdrawals', 'open_accounts', "
-                      "'optout_removed', 'optout_changed', 'own_switch_removed', 'own_switch_moved')";
+                      "'optout_removed', 'optout_changed', 'own_switch_removed', 'own_switch_moved', 'import_ranges', 'merge_marks')";
   auto count = [](Store& store, const char* sql) {
     auto s = store.db().prepare(sql);
     s.step();
@@ -253,12 +264,14 @@ TEST_F(StoreTest, AnOlderRunGetsTheNoticeCoversAndTheirTriggersWhenOpenedToChang
   };
   {
     Store store = Store::open(path_);
-    EXPECT_EQ(count(store, later), 7);
+    EXPECT_EQ(count(store, later), 9);
     store.db().exec("DROP TABLE notice_cycles; DROP TABLE open_accounts; DROP TRIGGER optout_removed; DROP TRIGGER optout_changed; "
-                    "DROP TRIGGER own_switch_removed; DROP TRIGGER own_switch_moved; DROP TABLE withdrawals");
+                    "DROP TRIGGER own_switch_removed; DROP TRIGGER own_switch_moved; DROP TABLE withdrawals; "
+                    "DROP TABLE import_ranges; DROP TABLE merge_marks");
   }
   Store store = Store::open(path_);
-  EXPECT_EQ(count(store, later), 7);
+  EXPECT_EQ(count(store, later), 9);
+  EXPECT_TRUE(store.import_ranges(0).empty());  // an older run has none: its accounts are read from the phase index
 }
 
 TEST_F(StoreTest, EveryChangeThatCanReturnAnAccountPassedOverIsCounted) {

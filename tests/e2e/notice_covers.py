@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""The read cycles a post-enrollment notice has covered (notice_cycles) and the account each
-task last found open (open_accounts) only save reading: a run that keeps them ends exactly
-like a run that has them removed before every day, which reads everything every day.
+"""The read cycles a post-enrollment notice has covered (notice_cycles), the account each
+task last found open (open_accounts) and the id ranges of each phase's read cycles
+(import_ranges) only save reading: a run that keeps them ends exactly like a run that has
+them removed before every day, which reads everything every day (and its accounts from the
+phase index, as a run created before the ranges does).
 
 The example territory is run day by day twice, approving each gate on its due date. Before
 the 2027-05-10 run an opt-out is put in the database for an account whose Connect has gone
@@ -38,6 +40,7 @@ def run_day(folder, day, forget):
     if forget and os.path.exists(os.path.join(folder, "ecp.db")):
         sql(folder, "DELETE FROM notice_cycles")
         sql(folder, "DELETE FROM open_accounts")
+        sql(folder, "DELETE FROM import_ranges")
     runlib.output(ccaflow, ["run", "example/territory.flow", "--db", "ecp.db", "--as-of", day.isoformat()], folder, env)
     status = json.loads(runlib.output(ccaflow, ["status", "--db", "ecp.db", "--format", "json"], folder, env))
     for task in status["tasks"]:
@@ -74,6 +77,10 @@ try:
     covered = sql(kept, "SELECT count(*) FROM notice_cycles")[0][0]
     check(covered >= 40, f"the run that keeps them has covered read cycles ({covered})")
     check(sql(kept, "SELECT account, what FROM withdrawals") == [(chosen, "opt-out removed")], "the removal is counted")
+    ranges = sql(kept, "SELECT phase, read_cycle, first, last FROM import_ranges ORDER BY first")
+    by_index = sql(kept, "SELECT phase, read_cycle, min(id), max(id) FROM accounts WHERE origin = 'import' AND phase IS NOT NULL "
+                         "GROUP BY phase, read_cycle HAVING count(*) = max(id) - min(id) + 1 ORDER BY min(id)")
+    check(len(ranges) >= 20 and ranges == by_index, f"each phase's read cycle is one range of ids, as stored ({len(ranges)} ranges)")
     a, b = runlib.snapshot(kept, "ecp.db"), runlib.snapshot(forgot, "ecp.db")
     for part in a:
         check(a[part] == b[part], f"the same {part} with the covers kept as with them removed before every day")
