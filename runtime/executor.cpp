@@ -136,9 +136,12 @@ class Executor {
         ok = false;
         continue;
       }
+      if (pending_ && std::find(node.deps.begin(), node.deps.end(), pending_->v) != node.deps.end()) close_pending();
       if ((node.earliest > as_of_ && !own_date_due(node)) || !task_deps_done(node)) continue;
       ok &= execute(v);
     }
+    close_pending();
+    ok &= pending_ok_;
     {
       sql::Transaction t(store_.db());
       for (const std::string& key : promote_gates(store_, rows_)) std::cout << fmt::format("  waiting   {}: needs approval\n", key);
@@ -289,12 +292,19 @@ class Executor {
 
   // Runs one batch, retrying up to the task's `retry`; a failure is recorded, not thrown.
   bool execute(int v) {
+    return attempt(v, [&] { batch(v); });
+  }
+  // Runs `first` for task v (its batch, or the closing of one), then the task's batch
+  // again after a failure, up to its `retry`; a failure is recorded, not thrown.
+  template <typename First>
+  bool attempt(int v, const First& first) {
     TaskRow& row = rows_[static_cast<std::size_t>(v)];
     const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(v)];
-    for (;;) {
+    for (bool again = false;;) {
       std::string error;
       try {
-        batch(v);
+        if (again) batch(v);
+        else first();
         return true;
       } catch (const sql::Error& e) {
         if (e.busy() || e.not_a_database()) throw;  // another writer, or a damaged file: nothing to record in it
@@ -303,7 +313,7 @@ class Executor {
         error = e.what();
       }
       progress_.clear();
-      bool again = row.attempts <= node.retry;
+      again = row.attempts <= node.retry;
       std::cerr << fmt::format("ccaflow: error: task {} failed (attempt {}): {}{}\n", row.key, row.attempts, error,
                                again ? "; trying again" : "");
       try {
@@ -365,10 +375,11 @@ class Executor {
     std::optional<AccountSet> reached;  // the accounts with this task's effect, if the selection read them
     covering_.clear();
     open_found_.reset();
-    std::vector<Work> work = select_work(node, row, skipped, reached);
-    // Declared after `work`, which its thread reads: destroyed (waiting for the thread)
-    // first, on every way out of this function.
-    std::optional<Prepared> prepared = prepare_file(node, row, work, skipped);
+    Closing closing{v, std::make_unique<std::vector<Work>>(select_work(node, row, skipped, reached)), std::nullopt, false, 0, {}, std::nullopt};
+    const std::vector<Work>& work = *closing.work;
+    // Its thread reads `work`: the closing holds both, and destroying it waits for the
+    // thread first, on every way out of this function.
+    std::optional<Prepared>& prepared = closing.prepared = prepare_file(node, row, work, skipped);
     const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
     auto started = std::chrono::steady_clock::now();
@@ -393,42 +404,24 @@ class Executor {
       progress_.show(row.key, row.done, total);
     }
     progress_.clear();
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    closing.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     // When the selection passed over no account, every account it could find now has its
     // effect, so none remains (any_remaining looks among those accounts).
     if (reached) {
       for (const Work& w : work) reached->add(w.account);
     }
-    bool complete = !skipped || !any_remaining(node, row, reached);
-    std::vector<OutboxFile> files = write_outbox_files(node, row, complete, work, prepared);
-    sql::Transaction t(store_.db());
-    for (const OutboxFile& f : files) {
-      store_.record_outbox(f.name, row.id, f.rows, f.written.bytes, f.written.sha256);
-      if (f.kept > 0) {
-        store_.event(kSystem, row.id, "file",
-                     fmt::format("{}: kept the first {} rows an interrupted run had written", f.name, f.kept));
-      }
+    closing.complete = !skipped || !any_remaining(node, row, reached);
+    closing.covering = std::move(covering_);
+    closing.open_found = open_found_;
+    // The batch before, whose file had the time of this one's effects to be written, is
+    // closed first (its line comes before this one's); this one waits in turn while its
+    // file is still being written.
+    close_pending();
+    if (prepared) {
+      pending_.emplace(std::move(closing));
+      return;
     }
-    for (const Store::CoveredCycle& c : covering_) store_.cover_cycle(row.id, c);  // their effects are all in
-    if (open_found_) store_.set_open_account(row.id, *open_found_);
-    if (!work.empty()) {
-      store_.event(kSystem, row.id, "effects",
-                   fmt::format("{} {} effects recorded in {:.3f} s ({:.0f}/s)", work.size(), kind, seconds,
-                               static_cast<double>(work.size()) / std::max(seconds, 1e-9)));
-    }
-    if (complete) {
-      row.state = TaskState::kDone;
-      row.error.clear();
-      store_.set_state(row.id, row.state);
-      store_.event(kSystem, row.id, "done", fmt::format("{} {} effects", row.done, kind));
-    }
-    t.commit();
-    if (!work.empty() || !files.empty()) {
-      std::string where = files.empty() ? "" : fmt::format(" -> {}", files.back().name);
-      std::cout << fmt::format("  {:<9} {}: {} of {} accounts{}\n", complete ? "done" : "running", row.key,
-                               with_commas(static_cast<std::size_t>(row.done)), with_commas(static_cast<std::size_t>(row.planned)),
-                               where);
-    }
+    close_batch(closing);
   }
 
   // Accounts of the task with no effect yet that are due by the as-of date, in account order.
@@ -706,8 +699,8 @@ class Executor {
   };
 
   // A file of this batch filled on the second core while the batch's effects are recorded:
-  // the thread reads the accounts through a read-only connection of its own and writes
-  // FILE.tmp. The file is renamed into place only after the effects it lists are committed,
+  // the thread reads the accounts through a read-only connection of its own, writes
+  // FILE.tmp and flushes it to disk. The file is renamed into place only after the effects it lists are committed,
   // and only when the books still call for exactly that file; otherwise it is dropped
   // (dropping it waits for the thread and removes FILE.tmp) and written the usual way.
   //
@@ -743,6 +736,66 @@ class Executor {
     std::future<Filled> filled;
     std::shared_ptr<MergeProgress> progress;  // a mail merge's marks
   };
+  // What closing a batch takes, once its effects are recorded: its files written (or the
+  // one prepared beside them taken), then its state, in one transaction.
+  struct Closing {
+    int v;
+    std::unique_ptr<const std::vector<Work>> work;
+    std::optional<Prepared> prepared;  // destroyed (waiting for its thread) before `work`
+    bool complete = false;
+    double seconds = 0;
+    std::vector<Store::CoveredCycle> covering;  // the cycles its selection covers
+    std::optional<std::int64_t> open_found;     // the account any_remaining found open
+  };
+
+  // Closes the batch left open, if any (and the one a retry of it may leave open in turn).
+  void close_pending() {
+    while (pending_) {
+      Closing closing = std::move(*pending_);
+      pending_.reset();
+      pending_ok_ &= attempt(closing.v, [&] { close_batch(closing); });
+    }
+  }
+
+
+  void close_batch(Closing& closing) {
+    TaskRow& row = rows_[static_cast<std::size_t>(closing.v)];
+    const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(closing.v)];
+    const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
+    const std::vector<Work>& work = *closing.work;
+    bool complete = closing.complete;
+    double seconds = closing.seconds;
+    std::vector<OutboxFile> files = write_outbox_files(node, row, complete, work, closing.prepared);
+    sql::Transaction t(store_.db());
+    for (const OutboxFile& f : files) {
+      store_.record_outbox(f.name, row.id, f.rows, f.written.bytes, f.written.sha256);
+      if (f.kept > 0) {
+        store_.event(kSystem, row.id, "file",
+                     fmt::format("{}: kept the first {} rows an interrupted run had written", f.name, f.kept));
+      }
+    }
+    for (const Store::CoveredCycle& c : closing.covering) store_.cover_cycle(row.id, c);  // their effects are all in
+    if (closing.open_found) store_.set_open_account(row.id, *closing.open_found);
+    if (!work.empty()) {
+      store_.event(kSystem, row.id, "effects",
+                   fmt::format("{} {} effects recorded in {:.3f} s ({:.0f}/s)", work.size(), kind, seconds,
+                               static_cast<double>(work.size()) / std::max(seconds, 1e-9)));
+    }
+    if (complete) {
+      row.state = TaskState::kDone;
+      row.error.clear();
+      store_.set_state(row.id, row.state);
+      store_.event(kSystem, row.id, "done", fmt::format("{} {} effects", row.done, kind));
+    }
+    t.commit();
+    if (!work.empty() || !files.empty()) {
+      std::string where = files.empty() ? "" : fmt::format(" -> {}", files.back().name);
+      std::cout << fmt::format("  {:<9} {}: {} of {} accounts{}\n", complete ? "done" : "running", row.key,
+                               with_commas(static_cast<std::size_t>(row.done)), with_commas(static_cast<std::size_t>(row.planned)),
+                               where);
+    }
+  }
+
   // What a notice's prepared mail merge's thread needs.
   struct MergeJob {
     std::string db;
@@ -845,6 +898,7 @@ class Executor {
                                      Written so_far = file.written_so_far();
                                      job.progress->reached({written, through, so_far.bytes, so_far.sha256});
                                    });
+    file.sync();  // here, beside the effects, rather than in the batch's commit
     return Filled{std::move(file), rows, kept};
   }
 
@@ -857,6 +911,7 @@ class Executor {
       fill_814(read, batch, work, key);
     }
     file.append(x12_814(batch));
+    file.sync();
     return Filled{std::move(file), static_cast<std::int64_t>(batch.lines.size())};
   }
 
@@ -1025,6 +1080,11 @@ class Executor {
   std::optional<AccountSet> opted_out_;
   std::vector<Store::CoveredCycle> covering_;  // the cycles this batch's selection covers
   std::optional<std::int64_t> open_found_;     // the account any_remaining found open
+  // A batch whose prepared file is still being written stays open until the next batch has
+  // recorded its effects, a task that depends on it is next, or the run ends: the file's
+  // thread goes on beside that work instead of the run waiting for it.
+  std::optional<Closing> pending_;
+  bool pending_ok_ = true;  // false once closing a pending batch failed for good
   long effects_ = 0;
   Progress progress_;
 };

@@ -159,7 +159,7 @@ OutboxWriter::OutboxWriter(std::string target, std::string temporary, int fd, Sh
 
 OutboxWriter::OutboxWriter(OutboxWriter&& other) noexcept
     : target_(std::move(other.target_)), temporary_(std::move(other.temporary_)), fd_(std::exchange(other.fd_, -1)),
-      buffer_(std::move(other.buffer_)), hash_(std::move(other.hash_)), bytes_(other.bytes_) {}
+      buffer_(std::move(other.buffer_)), hash_(std::move(other.hash_)), bytes_(other.bytes_), synced_(other.synced_) {}
 
 OutboxWriter::~OutboxWriter() {
   if (fd_ < 0) return;
@@ -192,9 +192,14 @@ Written OutboxWriter::written_so_far() {
   return Written{bytes_, hash_.hex_so_far()};
 }
 
-Written OutboxWriter::commit() {
+void OutboxWriter::sync() {
   flush();
   if (::fsync(fd_) != 0) fail("cannot flush", temporary_);
+  synced_ = bytes_;
+}
+
+Written OutboxWriter::commit() {
+  if (!buffer_.empty() || synced_ != bytes_) sync();
   // Past the descriptor, a failure removes FILE.tmp itself and reports the error that stopped it.
   auto give_up = [&](const char* what) {
     int error = errno;

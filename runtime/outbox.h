@@ -35,6 +35,10 @@ class OutboxWriter {
   // What FILE.tmp holds so far: everything appended is written to it first (not yet
   // flushed to disk), so a killed process leaves exactly these bytes behind.
   Written written_so_far();
+  // Flushes FILE.tmp to disk now, so that `commit` has only to rename it (unless more is
+  // appended): a file filled on another thread is made durable there, while the batch
+  // records its effects.
+  void sync();  // throws on failure
 
  private:
   friend class Outbox;
@@ -48,6 +52,7 @@ class OutboxWriter {
   std::string buffer_;
   Sha256 hash_;
   std::int64_t bytes_ = 0;
+  std::int64_t synced_ = -1;  // bytes_ when FILE.tmp was last flushed to disk
 };
 
 // Files under a folder (created 0700; files 0600).
