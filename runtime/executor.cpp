@@ -491,24 +491,39 @@ class Executor {
     return out;
   }
 
-  // Hands `each(id, read cycle)` a phase's imported accounts (of one read cycle, if given):
-  // each cycle's range of ids as the run's creation numbered them (import_ranges), or, for
-  // a run created without those, the phase index's entries.
-  template <typename Each>
-  void each_imported(int phase, std::optional<int> cycle, const Each& each) {
+  // Whether `found(id, read cycle)` holds for any of a phase's imported accounts (of one
+  // read cycle, if given), asked by cycle and id (`last_first`: from the last cycle's last
+  // account back): each cycle's range of ids as the run's creation numbered them
+  // (import_ranges), or, for a run created without those, the phase index's entries.
+  template <typename Found>
+  bool any_imported(int phase, std::optional<int> cycle, bool last_first, const Found& found) {
     std::vector<Store::CycleIds> ranges = store_.import_ranges(phase);
     if (!ranges.empty()) {
+      if (last_first) std::reverse(ranges.begin(), ranges.end());
       for (const Store::CycleIds& r : ranges) {
         if (cycle && r.cycle != *cycle) continue;
-        for (std::int64_t id = r.first; id <= r.last; ++id) each(id, r.cycle);
+        for (std::int64_t i = 0, n = r.last - r.first + 1; i < n; ++i) {
+          if (found(last_first ? r.last - i : r.first + i, r.cycle)) return true;
+        }
       }
-      return;
+      return false;
     }
-    auto s = store_.db().prepare(fmt::format("SELECT id, read_cycle FROM accounts WHERE phase = ? AND origin = 'import' {}",
-                                             cycle ? "AND read_cycle = ?" : ""));
+    auto s = store_.db().prepare(fmt::format("SELECT id, read_cycle FROM accounts WHERE phase = ? AND origin = 'import' {} {}",
+                                             cycle ? "AND read_cycle = ?" : "", last_first ? "ORDER BY read_cycle DESC, id DESC" : ""));
     s.bind(1, phase);
     if (cycle) s.bind(2, *cycle);
-    while (s.step()) each(s.integer(0), static_cast<int>(s.integer(1)));
+    while (s.step()) {
+      if (found(s.integer(0), static_cast<int>(s.integer(1)))) return true;
+    }
+    return false;
+  }
+  // Hands `each(id, read cycle)` those accounts, first to last.
+  template <typename Each>
+  void each_imported(int phase, std::optional<int> cycle, const Each& each) {
+    any_imported(phase, cycle, false, [&](std::int64_t id, int c) {
+      each(id, c);
+      return false;
+    });
   }
 
   std::int64_t max_account_id() {
@@ -626,8 +641,9 @@ class Executor {
   // Whether any account could still get an effect from this task: one without one that has
   // not opted out (and, after enrollment, whose Connect was not cancelled). The account the
   // last check found (open_accounts) is checked first, alone: it usually still is open. If
-  // it is not, the task's accounts without an effect come from the phase index and a bit
-  // each (`reached`: the task's effects, read here unless the selection read them), and only
+  // it is not, the task's accounts without an effect come from the phase's accounts (the
+  // imported ones by their id ranges, as the selection takes them) and a bit each
+  // (`reached`: the task's effects, read here unless the selection read them), and only
   // those get the whole check, from the last read cycle down (the last to open, so the
   // account found stays open longest). An account found is kept for the next check.
   bool any_remaining(const TaskNode& node, const TaskRow& row, std::optional<AccountSet>& reached) {
@@ -679,14 +695,15 @@ class Executor {
     if (!reached) reached.emplace(sent_to(row));
     // An opt-out in force is an opt-out here too: those accounts need no check.
     const AccountSet& in_force = opted_out_by_now();
-    auto ids = store_.db().prepare(fmt::format("SELECT a.id FROM accounts a WHERE {} "
-                                               "ORDER BY a.phase DESC, a.origin DESC, a.read_cycle DESC, a.id DESC", accounts));
-    bind(ids);
-    while (ids.step()) {
-      std::int64_t id = ids.integer(0);
-      if (!reached->contains(id) && !in_force.contains(id) && is_open(id)) return true;
+    auto open_here = [&](std::int64_t id, int) { return !reached->contains(id) && !in_force.contains(id) && is_open(id); };
+    if (node.kind == NodeKind::kNotice && !pre) {  // after enrollment, the phase's move-ins too (first: the last to come)
+      auto ids = store_.db().prepare("SELECT id FROM accounts WHERE phase = ? AND origin <> 'import' ORDER BY origin DESC, read_cycle DESC, id DESC");
+      ids.bind(1, node.phase);
+      while (ids.step()) {
+        if (open_here(ids.integer(0), 0)) return true;
+      }
     }
-    return false;
+    return any_imported(node.phase, node.kind == NodeKind::kCcasr ? std::optional<int>(node.cycle) : std::nullopt, true, open_here);
   }
 
   // The files a task's recorded effects call for and the outbox does not hold yet, written
