@@ -417,17 +417,19 @@ void Store::add_effects(int task, const char* kind, std::span<const Effect> effe
     insert_effects_.emplace(db_.prepare(sql));
   }
   std::size_t whole = effects.size() - effects.size() % kEffectsPerInsert;
-  std::optional<Date> last;
-  std::string text;  // the dates repeat: each formatted once
+  // The dates repeat: each is formatted once, and bound without a copy (a map's strings
+  // stay where they are until it goes, after the last statement).
+  std::map<Date, std::string> dates;
+  std::pair<const Date, std::string>* last = nullptr;
   auto date = [&](Date on) -> const std::string& {
-    if (on != last) text = format_date(on), last = on;
-    return text;
+    if (last == nullptr || last->first != on) last = &*dates.try_emplace(on, format_date(on)).first;
+    return last->second;
   };
   for (std::size_t at = 0; at < whole; at += kEffectsPerInsert) {
     insert_effects_->bind(1, task).bind(2, kind);
     for (std::size_t i = 0; i < kEffectsPerInsert; ++i) {
       const Effect& e = effects[at + i];
-      insert_effects_->bind(static_cast<int>(3 + 2 * i), e.account).bind(static_cast<int>(4 + 2 * i), date(e.on));
+      insert_effects_->bind(static_cast<int>(3 + 2 * i), e.account).bind_unchanging(static_cast<int>(4 + 2 * i), date(e.on));
     }
     insert_effects_->run();
   }

@@ -142,7 +142,10 @@ TEST_F(StoreTest, ManyEffectsAreRecordedEachWithItsDate) {
   Store store = Store::open(path_);
   std::vector<Effect> effects;
   std::size_t n = 2 * Store::kEffectsPerInsert + 5;  // two whole statements and five more
-  for (std::size_t i = 0; i < n; ++i) effects.push_back({static_cast<std::int64_t>(10 + i), *parse_date("2027-03-01") + std::chrono::days(i / 50)});
+  // Dates that change within a statement, and come back (each bound without a copy).
+  for (std::size_t i = 0; i < n; ++i) {
+    effects.push_back({static_cast<std::int64_t>(10 + i), *parse_date("2027-03-01") + std::chrono::days(i / 50 + i % 3)});
+  }
   {
     sql::Transaction t(store.db());
     store.add_effects(1, "switch", effects);
