@@ -332,6 +332,11 @@ class Executor {
     }
   }
 
+  // What an effect of the task is called in the effects table.
+  static const char* effect_kind(const TaskNode& node) {
+    return node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
+  }
+
   // Per-account work of one task: which accounts, with which date.
   using Work = Effect;
   // Sorts work by account; a selection read in id order (the usual case) is left as it is.
@@ -380,7 +385,7 @@ class Executor {
     // Its thread reads `work`: the closing holds both, and destroying it waits for the
     // thread first, on every way out of this function.
     std::optional<Prepared>& prepared = closing.prepared = prepare_file(node, row, work, skipped);
-    const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
+    const char* kind = effect_kind(node);
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
     auto started = std::chrono::steady_clock::now();
     for (std::size_t at = 0; at < work.size();) {
@@ -414,8 +419,8 @@ class Executor {
     closing.covering = std::move(covering_);
     closing.open_found = open_found_;
     // The batch before, whose file had the time of this one's effects to be written, is
-    // closed first (its line comes before this one's); this one waits in turn while its
-    // file is still being written.
+    // closed first (its line comes before this one's); this one, when a file is being
+    // written beside it, waits in turn.
     close_pending();
     if (prepared) {
       pending_.emplace(std::move(closing));
@@ -774,11 +779,10 @@ class Executor {
     }
   }
 
-
   void close_batch(Closing& closing) {
     TaskRow& row = rows_[static_cast<std::size_t>(closing.v)];
     const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(closing.v)];
-    const char* kind = node.kind == NodeKind::kNotice ? "notice" : node.kind == NodeKind::kCcasr ? "ccasr" : "switch";
+    const char* kind = effect_kind(node);
     const std::vector<Work>& work = *closing.work;
     bool complete = closing.complete;
     double seconds = closing.seconds;
