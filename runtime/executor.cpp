@@ -380,11 +380,13 @@ class Executor {
     std::optional<AccountSet> reached;  // the accounts with this task's effect, if the selection read them
     covering_.clear();
     open_found_.reset();
+    // A notice's mail merge an interrupted batch began today is checked while the accounts are chosen.
+    std::optional<std::future<Interrupted>> interrupted = check_interrupted(node, row);
     Closing closing{v, std::make_unique<std::vector<Work>>(select_work(node, row, skipped, reached)), std::nullopt, false, 0, {}, std::nullopt};
     const std::vector<Work>& work = *closing.work;
     // Its thread reads `work`: the closing holds both, and destroying it waits for the
     // thread first, on every way out of this function.
-    std::optional<Prepared>& prepared = closing.prepared = prepare_file(node, row, work, skipped);
+    std::optional<Prepared>& prepared = closing.prepared = prepare_file(node, row, work, skipped, interrupted);
     const char* kind = effect_kind(node);
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
     auto started = std::chrono::steady_clock::now();
@@ -817,6 +819,16 @@ class Executor {
     }
   }
 
+  // Today's mail merge of a notice as a batch interrupted today left it: the effects it had
+  // recorded today and, when its FILE.tmp has a mark, that file reopened after the marked
+  // rows. The rows are kept when they are exactly those of the effects recorded up to the
+  // mark's account and FILE.tmp still begins with their bytes (Outbox::reopen checks them).
+  struct Interrupted {
+    std::vector<Work> recorded;      // today's effects recorded before this batch, in account order
+    std::int64_t through = 0;        // the account of the last row kept
+    std::int64_t kept = 0;           // rows kept: the first `kept` of `recorded`
+    std::optional<OutboxWriter> file;
+  };
   // What a notice's prepared mail merge's thread needs.
   struct MergeJob {
     std::string db;
@@ -825,9 +837,9 @@ class Executor {
     const NoticeInfo* notice;
     Date today;
     const std::vector<Work>* work;
-    bool outside_files;                    // the task has effects no file lists
-    std::optional<Store::MergeMark> mark;  // how far an interrupted run got with today's file
-    std::optional<OutboxWriter> file;      // the file, started afresh (when there is no mark)
+    bool outside_files;                                   // the task has effects no file lists
+    std::optional<std::future<Interrupted>> interrupted;  // today's file as an interrupted batch left it
+    std::optional<OutboxWriter> file;                     // the file, started afresh (when there is none)
     std::string key;
     int task;
     std::size_t chunk;
@@ -841,25 +853,26 @@ class Executor {
   // (unless today's file is already written), or the 814 of a Connect batch that is its
   // task's first and whole batch. A file that cannot even be started here is left to the
   // usual way, whose error comes where it always has: after the effects are recorded.
-  std::optional<Prepared> prepare_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped) {
+  std::optional<Prepared> prepare_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped,
+                                       std::optional<std::future<Interrupted>>& interrupted) {
     try {
-      return start_file(node, row, work, skipped);
+      return start_file(node, row, work, skipped, interrupted);
     } catch (const std::exception&) {
       return std::nullopt;
     }
   }
-  std::optional<Prepared> start_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped) {
+  std::optional<Prepared> start_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped,
+                                     std::optional<std::future<Interrupted>>& interrupted) {
     if (work.empty() || sqlite3_threadsafe() == 0) return std::nullopt;
     if (node.kind == NodeKind::kNotice) {
       std::string name = merge_name(row, format_date(as_of_));
       if (store_.outbox_rows(name)) return std::nullopt;  // today's file is written: the usual way adds to it
       bool outside_files = store_.outbox_rows_of_task(row.id) != row.done;
       auto progress = std::make_shared<MergeProgress>();
-      std::optional<Store::MergeMark> mark = outside_files ? store_.merge_mark(name) : std::nullopt;
       std::optional<OutboxWriter> fresh;
-      if (!mark) fresh.emplace(outbox_.create(name));
+      if (!interrupted) fresh.emplace(outbox_.create(name));
       MergeJob job{store_.path(), outbox_, name, &model_.notices.at(static_cast<std::size_t>(node.notice)), as_of_, &work,
-                   outside_files, std::move(mark), std::move(fresh), row.key, row.id, static_cast<std::size_t>(knobs_.merge_chunk),
+                   outside_files, std::move(interrupted), std::move(fresh), row.key, row.id, static_cast<std::size_t>(knobs_.merge_chunk),
                    progress};
       return Prepared{name, std::async(std::launch::async, fill_todays_merge, std::move(job)), progress};
     }
@@ -879,48 +892,76 @@ class Executor {
   // join keeps each account once. Effects of other days leave the file short of what the
   // books call for, and it is dropped.
   //
-  // The rows the killed batch's file holds by its mark are kept when they are exactly those
-  // of the effects recorded up to the mark's account (none of this batch's comes before it)
-  // and FILE.tmp still begins with their bytes; the file goes on after them.
+  // The rows an interrupted batch's file holds by its mark are kept (see check_interrupted)
+  // when none of this batch's accounts comes before them; the file goes on after them.
   static Filled fill_todays_merge(MergeJob job) {
     auto by_account = [](const Work& a, const Work& b) { return a.account < b.account; };
     const std::vector<Work>& work = *job.work;
     sql::Database read = sql::Database::open(job.db, true);
     sql::ReadTransaction snapshot(read);  // one snapshot for every range
     std::vector<Work> recorded;
-    if (job.outside_files) {
-      auto s = read.prepare("SELECT account FROM effects WHERE task = ? AND on_date = ? ORDER BY account");
-      s.bind(1, job.task).bind(2, format_date(job.today));
-      while (s.step()) recorded.push_back({s.integer(0), job.today});
-    }
     std::int64_t kept = 0;
-    auto open = [&]() -> OutboxWriter {
-      if (job.file) return std::move(*job.file);
-      if (const std::optional<Store::MergeMark>& mark = job.mark; mark && (work.empty() || work.front().account > mark->through)) {
-        auto after = std::upper_bound(recorded.begin(), recorded.end(), Work{mark->through, job.today}, by_account);
-        if (mark->rows > 0 && after - recorded.begin() == mark->rows) {
-          if (std::optional<OutboxWriter> interrupted = job.outbox.reopen(job.name, Written{mark->bytes, mark->sha256})) {
-            kept = mark->rows;
-            recorded.erase(recorded.begin(), after);
-            return std::move(*interrupted);
-          }
-        }
+    std::optional<OutboxWriter> file = std::move(job.file);
+    if (job.interrupted) {
+      Interrupted before = job.interrupted->get();
+      if (before.file && (work.empty() || work.front().account > before.through)) {
+        file.emplace(std::move(*before.file));
+        kept = before.kept;
+        recorded.assign(before.recorded.begin() + kept, before.recorded.end());
+      } else {
+        before.file.reset();  // (removes FILE.tmp, written afresh below)
+        recorded = std::move(before.recorded);
       }
-      return job.outbox.create(job.name);
-    };
-    OutboxWriter file = open();
+    } else if (job.outside_files) {
+      recorded = recorded_today(read, job.task, job.today);
+    }
+    if (!file) file.emplace(job.outbox.create(job.name));
     std::vector<Work> joined;
     if (!recorded.empty()) std::set_union(recorded.begin(), recorded.end(), work.begin(), work.end(), std::back_inserter(joined), by_account);
     const std::vector<Work>& lines = recorded.empty() ? work : joined;
     const NoticeInfo& notice = *job.notice;
     MailMerge merge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), job.today, kept);
-    std::int64_t rows = fill_merge(file, merge, job.chunk, [&](const auto& add) { read_accounts(read, lines, job.key, add); },
+    std::int64_t rows = fill_merge(*file, merge, job.chunk, [&](const auto& add) { read_accounts(read, lines, job.key, add); },
                                    [&](std::int64_t written, std::int64_t through) {
-                                     Written so_far = file.written_so_far();
+                                     Written so_far = file->written_so_far();
                                      job.progress->reached({written, through, so_far.bytes, so_far.sha256});
                                    });
-    file.sync();  // here, beside the effects, rather than in the batch's commit
-    return Filled{std::move(file), rows, kept};
+    file->sync();  // here, beside the effects, rather than in the batch's commit
+    return Filled{std::move(*file), rows, kept};
+  }
+
+  // A task's effects recorded on `day`, in account order.
+  static std::vector<Work> recorded_today(sql::Database& db, int task, Date day) {
+    auto s = db.prepare("SELECT account FROM effects WHERE task = ? AND on_date = ? ORDER BY account");
+    s.bind(1, task).bind(2, format_date(day));
+    std::vector<Work> recorded;
+    while (s.step()) recorded.push_back({s.integer(0), day});
+    return recorded;
+  }
+
+  // Started (on the second core, while the batch chooses its accounts) when a notice's
+  // task has effects no file lists and today's file has a mark.
+  std::optional<std::future<Interrupted>> check_interrupted(const TaskNode& node, const TaskRow& row) {
+    if (node.kind != NodeKind::kNotice || sqlite3_threadsafe() == 0) return std::nullopt;
+    try {
+      std::string name = merge_name(row, format_date(as_of_));
+      if (store_.outbox_rows(name) || store_.outbox_rows_of_task(row.id) == row.done) return std::nullopt;
+      std::optional<Store::MergeMark> mark = store_.merge_mark(name);
+      if (!mark || mark->rows <= 0) return std::nullopt;
+      return std::async(std::launch::async, [db = store_.path(), outbox = outbox_, name, mark = *mark, task = row.id, today = as_of_]() mutable {
+        sql::Database read = sql::Database::open(db, true);
+        sql::ReadTransaction snapshot(read);
+        std::vector<Work> recorded = recorded_today(read, task, today);
+        auto after = std::upper_bound(recorded.begin(), recorded.end(), Work{mark.through, today},
+                                      [](const Work& a, const Work& b) { return a.account < b.account; });
+        std::optional<OutboxWriter> file =
+            after - recorded.begin() == mark.rows ? outbox.reopen(name, Written{mark.bytes, mark.sha256}) : std::nullopt;
+        std::int64_t kept = file ? mark.rows : 0;
+        return Interrupted{std::move(recorded), mark.through, kept, std::move(file)};
+      });
+    } catch (const std::exception&) {
+      return std::nullopt;  // the file is written afresh
+    }
   }
 
   // The thread of a Connect batch's prepared 814.
