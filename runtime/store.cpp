@@ -323,9 +323,18 @@ void Store::finish_setup() {
   db_.exec("CREATE INDEX accounts_by_phase ON accounts(phase, origin, read_cycle, id)");
   db_.exec("CREATE INDEX responses_by_account ON responses(account)");
   db_.exec(kLaterSchema);
-  // Numbered as above, each phase's cycle is one range of ids.
-  db_.exec("INSERT INTO import_ranges SELECT phase, read_cycle, min(id), max(id) FROM accounts "
-           "WHERE phase IS NOT NULL AND origin = 'import' GROUP BY phase, read_cycle");
+  // Numbered as above, each phase's cycle is one range of ids. The ranges are stored only
+  // when every one is whole (accounts added with ids of their own may leave gaps): a run
+  // without them reads the phase index instead.
+  auto groups = db_.prepare("SELECT phase, read_cycle, min(id), max(id), count(*) FROM accounts "
+                            "WHERE phase IS NOT NULL AND origin = 'import' GROUP BY phase, read_cycle");
+  std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>> ranges;
+  while (groups.step()) {
+    if (groups.integer(4) != groups.integer(3) - groups.integer(2) + 1) return;
+    ranges.emplace_back(groups.integer(0), groups.integer(1), groups.integer(2), groups.integer(3));
+  }
+  auto insert = db_.prepare("INSERT INTO import_ranges VALUES (?, ?, ?, ?)");
+  for (const auto& [phase, cycle, first, last] : ranges) insert.bind(1, phase).bind(2, cycle).bind(3, first).bind(4, last).run();
 }
 
 std::vector<Store::CycleIds> Store::import_ranges(int phase) {

@@ -108,6 +108,23 @@ TEST_F(StoreTest, StagedAccountsAreNumberedByPhaseThenCycleThenFileOrder) {
   EXPECT_EQ(staged.integer(0), 0);  // dropped once stored
 }
 
+// Accounts added with ids of their own can leave a read cycle's ids apart: then no ranges
+// are stored at all, and the executor reads the phase index.
+TEST_F(StoreTest, NoRangesAreStoredWhenACycleIsNotOneRangeOfIds) {
+  Store store = Store::create(path_);
+  sql::Transaction t(store.db());
+  store.create_schema();
+  store.add_phase(0, "a", *parse_date("2027-01-01"));
+  int id = 0;
+  for (int cycle : {1, 2, 1}) {
+    ++id;
+    store.add_account(AccountRow{id, "A" + std::to_string(id), 0, "D", "Ojai", "Ventura", cycle, 0}, 0, std::nullopt);
+  }
+  store.finish_setup();
+  t.commit();
+  EXPECT_TRUE(store.import_ranges(0).empty());
+}
+
 // Columns read as text: stored text as it is (with a comma, a quote, UTF-8, an empty one),
 // numbers as SQLite writes them, NULL as empty.
 TEST_F(StoreTest, ColumnsReadAsText) {
