@@ -339,9 +339,9 @@ class Executor {
 
   // Per-account work of one task: which accounts, with which date.
   using Work = Effect;
+  static bool by_account(const Work& a, const Work& b) { return a.account < b.account; }
   // Sorts work by account; a selection read in id order (the usual case) is left as it is.
   static void in_account_order(std::vector<Work>& work) {
-    auto by_account = [](const Work& a, const Work& b) { return a.account < b.account; };
     if (!std::is_sorted(work.begin(), work.end(), by_account)) std::sort(work.begin(), work.end(), by_account);
   }
 
@@ -724,9 +724,10 @@ class Executor {
 
   // A file of this batch filled on the second core while the batch's effects are recorded:
   // the thread reads the accounts through a read-only connection of its own, writes
-  // FILE.tmp and flushes it to disk. The file is renamed into place only after the effects it lists are committed,
-  // and only when the books still call for exactly that file; otherwise it is dropped
-  // (dropping it waits for the thread and removes FILE.tmp) and written the usual way.
+  // FILE.tmp and flushes it to disk. The file is renamed into place only after the effects
+  // it lists are committed, and only when the books still call for exactly that file;
+  // otherwise it is dropped (dropping it waits for the thread and removes FILE.tmp) and
+  // written the usual way.
   //
   // A mail merge's thread also marks how far FILE.tmp holds whole lines, after each chunk it
   // writes; the batch records the furthest mark its committed effects cover in the same
@@ -895,7 +896,6 @@ class Executor {
   // The rows an interrupted batch's file holds by its mark are kept (see check_interrupted)
   // when none of this batch's accounts comes before them; the file goes on after them.
   static Filled fill_todays_merge(MergeJob job) {
-    auto by_account = [](const Work& a, const Work& b) { return a.account < b.account; };
     const std::vector<Work>& work = *job.work;
     sql::Database read = sql::Database::open(job.db, true);
     sql::ReadTransaction snapshot(read);  // one snapshot for every range
@@ -919,8 +919,7 @@ class Executor {
     std::vector<Work> joined;
     if (!recorded.empty()) std::set_union(recorded.begin(), recorded.end(), work.begin(), work.end(), std::back_inserter(joined), by_account);
     const std::vector<Work>& lines = recorded.empty() ? work : joined;
-    const NoticeInfo& notice = *job.notice;
-    MailMerge merge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), job.today, kept);
+    MailMerge merge = mail_merge(*job.notice, job.today, kept);
     std::int64_t rows = fill_merge(*file, merge, job.chunk, [&](const auto& add) { read_accounts(read, lines, job.key, add); },
                                    [&](std::int64_t written, std::int64_t through) {
                                      Written so_far = file->written_so_far();
@@ -952,8 +951,7 @@ class Executor {
         sql::Database read = sql::Database::open(db, true);
         sql::ReadTransaction snapshot(read);
         std::vector<Work> recorded = recorded_today(read, task, today);
-        auto after = std::upper_bound(recorded.begin(), recorded.end(), Work{mark.through, today},
-                                      [](const Work& a, const Work& b) { return a.account < b.account; });
+        auto after = std::upper_bound(recorded.begin(), recorded.end(), Work{mark.through, today}, by_account);
         std::optional<OutboxWriter> file =
             after - recorded.begin() == mark.rows ? outbox.reopen(name, Written{mark.bytes, mark.sha256}) : std::nullopt;
         std::int64_t kept = file ? mark.rows : 0;
@@ -975,6 +973,11 @@ class Executor {
     file.append(x12_814(batch));
     file.sync();
     return Filled{std::move(file), static_cast<std::int64_t>(batch.lines.size())};
+  }
+
+  // A notice's mail merge for one send date (going on after `after` rows a file holds).
+  static MailMerge mail_merge(const NoticeInfo& notice, Date send, std::int64_t after = 0) {
+    return MailMerge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), send, after);
   }
 
   // A mail merge's rows, from the rows `fill` reads (columns 0..6: account, customer_class,
@@ -1035,7 +1038,7 @@ class Executor {
       const NoticeInfo& notice = model_.notices.at(static_cast<std::size_t>(node.notice));
       auto write_merge = [&](const std::string& name, Date send, const auto& fill) {
         OutboxWriter file = outbox_.create(name);
-        MailMerge merge(notice.id, notice.decl->template_path.value_or(""), notice.decl->sender.value_or("cca"), send);
+        MailMerge merge = mail_merge(notice, send);
         std::int64_t rows = fill_merge(file, merge, static_cast<std::size_t>(knobs_.merge_chunk), fill, [](std::int64_t, std::int64_t) {});
         files.push_back({name, rows, file.commit()});
       };
