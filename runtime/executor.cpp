@@ -204,6 +204,9 @@ class Executor {
           .bind(1, today).run();
       store_.db().prepare("UPDATE requests SET state = 'sent', sent_on = ?1, file = ?2 WHERE state = 'queued' AND not_before <= ?1")
           .bind(1, today).bind(2, name).run();
+      store_.db().prepare("INSERT INTO request_files (name, rows) SELECT ?1, count(*) FROM requests WHERE file = ?1 "
+                          "HAVING count(*) > 0 ON CONFLICT (name) DO UPDATE SET rows = excluded.rows")
+          .bind(1, name).run();
       t.commit();
     } catch (const std::exception& e) {
       std::cerr << fmt::format("ccaflow: error: cannot send the queued CCASRs: {}\n", e.what());
@@ -213,8 +216,8 @@ class Executor {
     // whose requests grew after its file was written (an ingest between two runs).
     std::vector<std::string> files;
     auto pending = store_.db().prepare(
-        "SELECT r.file, count(*) FROM requests r WHERE r.file IS NOT NULL GROUP BY r.file "
-        "HAVING count(*) <> coalesce((SELECT o.rows FROM outbox o WHERE o.name = r.file), -1) ORDER BY r.file");
+        "SELECT f.name FROM request_files f WHERE f.rows <> coalesce((SELECT o.rows FROM outbox o WHERE o.name = f.name), -1) "
+        "ORDER BY f.name");
     while (pending.step()) files.push_back(pending.text(0));
     for (const std::string& file : files) {
       try {

@@ -294,6 +294,39 @@ TEST_F(StoreTest, AnOlderRunGetsTheNoticeCoversAndTheirTriggersWhenOpenedToChang
   EXPECT_TRUE(store.import_ranges(0).empty());  // an older run has none: its accounts are read from the phase index
 }
 
+// A run made before request_files gets it filled from its sent requests, once: a later open
+// leaves it as the executor keeps it.
+TEST_F(StoreTest, AnOlderRunGetsItsRequestFilesCountedWhenOpenedToChange) {
+  make_run();
+  auto files = [](Store& store) {
+    std::vector<std::string> out;
+    auto s = store.db().prepare("SELECT name || ':' || rows FROM request_files ORDER BY name");
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+  };
+  {
+    Store store = Store::open(path_);
+    EXPECT_TRUE(files(store).empty());
+    store.db().exec("INSERT INTO accounts (id, account, customer_class, rate_schedule, city, county, read_cycle, flags) "
+                    "VALUES (2, 'A2', 0, 'D', 'Ojai', 'Ventura', 3, 0);"
+                    "INSERT INTO requests (account, type, effective_on, not_before, state, sent_on, file, reason) VALUES "
+                    "(1, 'cancel', '2027-05-10', '2027-05-05', 'sent', '2027-05-05', 'ccasr/requests.2027-05-05.814', 'r'),"
+                    "(2, 'cancel', '2027-05-10', '2027-05-05', 'refused', NULL, 'ccasr/requests.2027-05-05.814', 'r'),"
+                    "(2, 'disconnect', '2027-06-08', '2027-05-10', 'sent', '2027-05-10', 'ccasr/requests.2027-05-10.814', 'r'),"
+                    "(1, 'disconnect', '2027-06-08', '2027-05-10', 'queued', NULL, NULL, 'r');"
+                    "DROP TABLE request_files");
+  }
+  std::vector<std::string> want = {"ccasr/requests.2027-05-05.814:2", "ccasr/requests.2027-05-10.814:1"};
+  {
+    Store store = Store::open(path_);
+    EXPECT_EQ(files(store), want);
+    store.db().exec("UPDATE request_files SET rows = 7 WHERE name = 'ccasr/requests.2027-05-10.814'");
+  }
+  Store store = Store::open(path_);
+  want[1] = "ccasr/requests.2027-05-10.814:7";
+  EXPECT_EQ(files(store), want);  // filled once, not again
+}
+
 TEST_F(StoreTest, EveryChangeThatCanReturnAnAccountPassedOverIsCounted) {
   make_run();
   Store store = Store::open(path_);

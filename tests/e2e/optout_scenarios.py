@@ -53,6 +53,8 @@ work = tempfile.mkdtemp(prefix="ccaflow_optouts_")
 try:
     for name in ("small.flow", "customers.csv"):
         shutil.copy(os.path.join(data, name), work)
+    with open(os.path.join(work, "customers.csv"), "a") as f:
+        f.write("B2,commercial,GS-1,Oxnard,Ventura,6\n")  # opts out last, to grow a day's file
     call(["run", "small.flow", "--db", "run.db", "--as-of", "2027-01-04"], work)
     call(["approve", "jrc", "--db", "run.db", "--by", "pm"], work)
     call(["approve", "plan_filed", "--db", "run.db", "--by", "pm"], work)
@@ -165,6 +167,30 @@ try:
     call(["run", "small.flow", "--db", "run.db", "--as-of", "2027-08-10"], work)
     day = open(os.path.join(work, "run.db.outbox", "ccasr", "requests.2027-08-10.814")).read()
     check("REF*12*B1~" in day, "a request queued between two runs of a day is in that day's file")
+    # One more, after that file was written: the file is written again with both.
+    with open(os.path.join(work, "same_day2.csv"), "w") as f:
+        f.write("account,received_on\nB2,2027-08-10\n")
+    call(["ingest", "optouts", "same_day2.csv", "--db", "run.db"], work)
+    out = call(["run", "small.flow", "--db", "run.db", "--as-of", "2027-08-10"], work)
+    day = open(os.path.join(work, "run.db.outbox", "ccasr", "requests.2027-08-10.814")).read()
+    check("REF*12*B1~" in day and "REF*12*B2~" in day and "sent      2 CCASRs" in out,
+          f"a day's file written again when its requests grew: {out}")
+    import sqlite3
+    db = sqlite3.connect(os.path.join(work, "run.db"))
+    rows = db.execute("SELECT rows FROM outbox WHERE name = 'ccasr/requests.2027-08-10.814'").fetchone()
+    check(rows == (2,), f"the outbox counts both: {rows}")
+    # A run made before request_files: the table is filled from the requests on the next
+    # change, and no file is written again.
+    by_request = db.execute("SELECT file, count(*) FROM requests WHERE file IS NOT NULL GROUP BY file ORDER BY file").fetchall()
+    db.execute("DROP TABLE request_files")
+    db.commit()
+    db.close()
+    written = call(["run", "small.flow", "--db", "run.db", "--as-of", "2027-08-11"], work)
+    db = sqlite3.connect(os.path.join(work, "run.db"))
+    counted = db.execute("SELECT name, rows FROM request_files ORDER BY name").fetchall()
+    db.close()
+    check(counted == by_request and len(counted) == 6, f"an older run's request files counted: {counted} against {by_request}")
+    check("CCASRs" not in written, f"no file written again: {written}")
     # A future-dated opt-out is refused: it is decided when it is received.
     with open(os.path.join(work, "future.csv"), "w") as f:
         f.write("account,received_on\nB1,2035-01-01\n")
