@@ -973,7 +973,7 @@ class Executor {
       sql::ReadTransaction snapshot(read);
       fill_814(read, batch, work, key);
     }
-    file.append(x12_814(batch));
+    write_x12_814(batch, [&file](std::string_view piece) { file.append(piece); });
     file.sync();
     return Filled{std::move(file), static_cast<std::int64_t>(batch.lines.size())};
   }

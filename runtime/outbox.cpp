@@ -251,8 +251,18 @@ void MailMerge::add(std::string_view account, int customer_class, std::string_vi
   ++rows_;
 }
 
-std::string x12_814(const Ccasr814& b) {
+std::string x12_814(const Ccasr814& batch) {
+  std::string text;
+  write_x12_814(batch, [&text](std::string_view piece) { text += piece; });
+  return text;
+}
+
+void write_x12_814(const Ccasr814& b, const std::function<void(std::string_view)>& write) {
+  // Rendered a megabyte at a time into one buffer: a batch's file can be hundreds of
+  // megabytes, and fresh memory for all of it cost more page faults than the rendering.
+  constexpr std::size_t kPiece = 1 << 20;
   std::string out;
+  out.reserve(kPiece + 4096);
   // Each segment formatted straight onto the end of the file's text, with its terminator.
   auto segment = [&out]<typename... Args>(fmt::format_string<Args...> format, Args&&... args) {
     fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
@@ -266,39 +276,55 @@ std::string x12_814(const Ccasr814& b) {
   std::string utility = b.utility_duns.empty() ? fmt::format("N1*8S*{}", b.utility_name)
                                                : fmt::format("N1*8S*{}*1*{}", b.utility_name, b.utility_duns);
   std::string cca = b.cca_duns.empty() ? fmt::format("N1*SJ*{}", b.cca_name) : fmt::format("N1*SJ*{}*1*{}", b.cca_name, b.cca_duns);
-  std::optional<Date> last;
-  std::string effective;  // lines share their dates: each formatted once
-  int transaction = 0;
-  // A line's segments are appended piece by piece: a batch has up to a million lines, and
-  // a format string parsed nine times a line cost more than the rest of the file.
-  auto put = [&out](std::initializer_list<std::string_view> pieces) {
-    for (std::string_view piece : pieces) out += piece;
+  // A line's nine segments are appended as eleven pieces: the text between its numbers,
+  // account and date is the same on every line of a type (or date), so it is joined once.
+  // A batch has up to a million lines, and the file is written while the batch records its
+  // effects on the other core.
+  auto joined = [](std::initializer_list<std::string_view> pieces) {
+    std::string text;
+    for (std::string_view piece : pieces) text += piece;
+    return text;
   };
-  auto number = [](int n, std::size_t width) {  // zero-padded to `width` digits, or wider
+  // After ST's number: "~\nBGN*" purpose "*" reference prefix (BGN01: 13 a request, 01 a cancellation).
+  const std::string request_bgn = joined({"~\nBGN*13*", b.reference_prefix});
+  const std::string cancel_bgn = joined({"~\nBGN*01*", b.reference_prefix});
+  // After BGN's number: the date, both parties, and LIN up to its number.
+  const std::string parties = joined({"*", created, "~\n", utility, "~\n", cca, "~\nLIN*"});
+  // After LIN's number: ASI02 (X12 maintenance type: 021 addition, 001 change, 024 termination), up to the account.
+  auto asi = [&](std::string_view action) { return joined({"*SH*EL*SH*CE~\nASI*7*", action, "~\nREF*12*"}); };
+  const std::string addition = asi("021"), change = asi("001"), termination = asi("024");
+  std::optional<Date> last;
+  std::string dated;  // after the account: DTM with the line's date, up to SE's number (lines share their dates)
+  int transaction = 0;
+  // ST and SE number the transaction with at least four digits, LIN with as many as it has.
+  auto put_number = [&out](int n, std::size_t width) {
     fmt::format_int digits(n);
-    return std::string(width > digits.size() ? width - digits.size() : 0, '0') + digits.c_str();
+    if (width > digits.size()) out.append(width - digits.size(), '0');
+    out.append(digits.data(), digits.size());
   };
   for (const Ccasr814::Line& line : b.lines) {
     ++transaction;
-    if (line.effective != last) effective = ccyymmdd(line.effective), last = line.effective;
-    const char* purpose = line.type == Ccasr814::Type::kCancel ? "01" : "13";
-    const char* action = line.type == Ccasr814::Type::kUpdate       ? "001"
-                         : line.type == Ccasr814::Type::kDisconnect ? "024"
-                                                                    : "021";
-    std::string padded = number(transaction, 4);
+    if (line.effective != last) dated = joined({"~\nDTM*151*", ccyymmdd(line.effective), "~\nSE*9*"}), last = line.effective;
     // ST, BGN, N1, N1, LIN, ASI, REF, DTM, then SE counting those 8 and itself.
-    put({"ST*814*", padded, "~\n"});
-    put({"BGN*", purpose, "*", b.reference_prefix, padded, "*", created, "~\n"});
-    put({utility, "~\n", cca, "~\n"});
-    put({"LIN*", number(transaction, 1), "*SH*EL*SH*CE~\n"});
-    put({"ASI*7*", action, "~\n"});
-    put({"REF*12*", line.account, "~\n"});
-    put({"DTM*151*", effective, "~\n"});
-    put({"SE*9*", padded, "~\n"});
+    out += "ST*814*";
+    put_number(transaction, 4);
+    out += line.type == Ccasr814::Type::kCancel ? cancel_bgn : request_bgn;
+    put_number(transaction, 4);
+    out += parties;
+    put_number(transaction, 1);
+    out += line.type == Ccasr814::Type::kUpdate ? change : line.type == Ccasr814::Type::kDisconnect ? termination : addition;
+    out += line.account;
+    out += dated;
+    put_number(transaction, 4);
+    out += "~\n";
+    if (out.size() >= kPiece) {
+      write(out);
+      out.clear();
+    }
   }
   segment("GE*{}*{}", transaction, b.control_number);
   segment("IEA*1*{}", control);
-  return out;
+  write(out);
 }
 
 }  // namespace ccaflow

@@ -3,6 +3,7 @@
 // batch rewrites exactly the same bytes. Contents are deterministic: no clock, sorted rows.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -125,6 +126,8 @@ struct Ccasr814 {
 };
 // ASC X12 814 version 004010: ISA/GS envelope, ST..SE per account, GE/IEA with counts.
 std::string x12_814(const Ccasr814& batch);
+// The same text, handed to `write` in pieces of about a megabyte.
+void write_x12_814(const Ccasr814& batch, const std::function<void(std::string_view)>& write);
 std::optional<Ccasr814::Type> ccasr_type_named(std::string_view name);
 
 }  // namespace ccaflow

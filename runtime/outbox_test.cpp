@@ -68,6 +68,20 @@ TEST(X12, NumbersPastFourDigitsWidenAndEveryLineHasItsDate) {
                       "REF*12*8000010000~\nDTM*151*20270401~\nSE*9*10000~\n"), std::string::npos);
   EXPECT_NE(text.find("REF*12*8000005000~\nDTM*151*20270301~\n"), std::string::npos);
   EXPECT_TRUE(text.ends_with("SE*9*10001~\nGE*10001*7~\nIEA*1*000000007~\n"));
+  // Written in pieces of about a megabyte, each ending with a whole segment, that make up the same text.
+  for (int i = 10002; i <= 30000; ++i) b.lines.push_back({fmt::format("8{:09}", i), *parse_date("2027-04-01"), Ccasr814::Type::kUpdate});
+  std::vector<std::string> pieces;
+  write_x12_814(b, [&](std::string_view piece) { pieces.emplace_back(piece); });
+  ASSERT_GE(pieces.size(), 3u);
+  std::string whole;
+  for (const std::string& piece : pieces) {
+    EXPECT_LE(piece.size(), (1u << 20) + 4096);
+    EXPECT_TRUE(piece.ends_with("~\n"));
+    whole += piece;
+  }
+  EXPECT_EQ(whole, x12_814(b));
+  EXPECT_NE(whole.find("ST*814*30000~\nBGN*13*CPA0000730000*20270222~\nN1*8S*~\nN1*SJ*~\nLIN*30000*SH*EL*SH*CE~\nASI*7*001~\n"
+                       "REF*12*8000030000~\nDTM*151*20270401~\nSE*9*30000~\nGE*30000*7~\n"), std::string::npos);
 }
 
 TEST(MailMerge, QuotesFieldsThatNeedIt) {
