@@ -2,9 +2,9 @@
 // our own error listener; the parse tree is turned into the AST and then discarded.
 #include "compiler/parser.h"
 
+#include "compiler/lexer.h"
 #include "compiler/text.h"
 
-#include <FlowLexer.h>
 #include <FlowParser.h>
 #include <antlr4-runtime.h>
 
@@ -15,7 +15,6 @@
 namespace ccaflow {
 namespace {
 
-using grammar::FlowLexer;
 using grammar::FlowParser;
 
 // Validates the raw bytes before ANTLR sees them: a NUL byte or a malformed UTF-8
@@ -93,7 +92,7 @@ std::string rephrase(const std::string& message, const antlr4::Token* offending)
     return out;
   };
   std::string what = describe_token(offending);
-  if (offending != nullptr && offending->getType() == FlowLexer::UNKNOWN) {
+  if (offending != nullptr && offending->getType() == FlowParser::UNKNOWN) {
     return fmt::format("unexpected character {}", what);
   }
   if (message.rfind("missing ", 0) == 0) {
@@ -749,8 +748,7 @@ std::unique_ptr<ast::Module> parse_module(const SourceManager& sources, FileId i
   // A BOM is one character to ANTLR and to byte_column(), so a single space keeps columns right.
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.replace(0, 3, " ");
   antlr4::ANTLRInputStream input(text);
-  FlowLexer lexer(&input);
-  lexer.removeErrorListeners();
+  FlowTokens lexer(&input);
   antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
   if (!check_nesting(tokens, file, id, limits.max_nesting, diagnostics)) return nullptr;
