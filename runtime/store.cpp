@@ -37,8 +37,8 @@ std::optional<TaskState> task_state_named(std::string_view name) {
 }
 
 std::string now_text() {
-  auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", now);
+  // (fmt formats a system_clock time in the local time zone: the UTC fields are asked for.)
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
 }
 
 Store Store::create(const std::string& path) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <ctime>
 #include <filesystem>
 #include <tuple>
 
@@ -127,6 +128,25 @@ TEST_F(StoreTest, NoRangesAreStoredWhenACycleIsNotOneRangeOfIds) {
 
 // Columns read as text: stored text as it is (with a comma, a quote, UTF-8, an empty one),
 // numbers as SQLite writes them, NULL as empty.
+// The event log's times are UTC (they end in Z) in whatever time zone the machine keeps.
+TEST(NowText, IsUtcInAnyLocalTimeZone) {
+  const char* before = std::getenv("TZ");
+  std::string saved = before ? before : "";
+  ::setenv("TZ", "America/Los_Angeles", 1);
+  ::tzset();
+  std::time_t start = std::time(nullptr);
+  std::string text = now_text();
+  std::time_t end = std::time(nullptr);
+  if (before) ::setenv("TZ", saved.c_str(), 1);
+  else ::unsetenv("TZ");
+  ::tzset();
+  std::tm utc{};
+  ASSERT_NE(::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &utc), nullptr) << text;
+  std::time_t at = ::timegm(&utc);
+  EXPECT_GE(at, start) << text;
+  EXPECT_LE(at, end) << text;
+}
+
 TEST_F(StoreTest, ColumnsReadAsText) {
   Store store = Store::create(path_);
   auto s = store.db().prepare("SELECT 'Ca\xC3\xB1" "ada, \"Flintridge\"', '', 42, 1.5, NULL, x'414243'");
@@ -408,6 +428,7 @@ TEST_F(StoreTest, OneWriterAtATime) {
   EXPECT_TRUE(busy);
   EXPECT_NE(holder.find("ccaflow run"), std::string::npos) << holder;
   EXPECT_NE(holder.find("pid "), std::string::npos) << holder;
+  EXPECT_TRUE(holder.ends_with(" UTC")) << holder;  // read back without the note's padding
   first.reset();
   EXPECT_TRUE(RunLock::acquire(path_, "ccaflow approve", holder, busy));
   // Another name for the same database file leads to the same lock.
@@ -416,6 +437,8 @@ TEST_F(StoreTest, OneWriterAtATime) {
   ASSERT_TRUE(by_path);
   fs::create_symlink(path_, dir_ / "link.db");
   EXPECT_FALSE(RunLock::acquire((dir_ / "link.db").string(), "ccaflow run", holder, busy));
+  // The holder's own note, over the longer one before it.
+  EXPECT_TRUE(holder.find("ccaflow run, since ") != std::string::npos && holder.find("approve") == std::string::npos) << holder;
   fs::create_hard_link(path_, dir_ / "hard.db");
   EXPECT_FALSE(RunLock::acquire((dir_ / "hard.db").string(), "ccaflow run", holder, busy));
   EXPECT_TRUE(busy);
