@@ -443,19 +443,24 @@ class Executor {
     if (node.kind == NodeKind::kSwitch) {
       int ccasr = graph_.find(fmt::format("{}.connect.c{:02}", phase.id, node.cycle)) + 1;
       // A Connect that was cancelled in time, or rejected, never takes effect; an accepted
-      // one switches on the actual read date the utility reported.
-      auto s = store_.db().prepare(
-          "SELECT e.account, d.on_date FROM effects e LEFT JOIN switch_dates d ON d.account = e.account "
-          "WHERE e.task = ? AND NOT EXISTS "
-          "(SELECT 1 FROM effects x WHERE x.task = ? AND x.account = e.account) AND NOT EXISTS "
-          "(SELECT 1 FROM requests r WHERE r.account = e.account AND r.type = 'cancel' AND r.state = 'sent') AND NOT EXISTS "
-          "(SELECT 1 FROM responses p WHERE p.account = e.account AND p.type = 'connect' AND p.accepted = 0) "
-          "ORDER BY e.account");
-      s.bind(1, ccasr).bind(2, row.id);
+      // one switches on the actual read date the utility reported. The accounts this task
+      // has reached, and the few whose Connect was cancelled or rejected, are a bit each:
+      // the Connects are read in account order with no look-up of their own.
+      const AccountSet& switched = reached.emplace(sent_to(row));
+      AccountSet stopped(max_account_id());
+      auto cancelled = store_.db().prepare("SELECT account FROM requests WHERE type = 'cancel' AND state = 'sent'");
+      stopped.add_all(cancelled);
+      auto rejected = store_.db().prepare("SELECT account FROM responses WHERE type = 'connect' AND accepted = 0");
+      stopped.add_all(rejected);
+      auto s = store_.db().prepare("SELECT e.account, d.on_date FROM effects e LEFT JOIN switch_dates d ON d.account = e.account "
+                                   "WHERE e.task = ? ORDER BY e.account");
+      s.bind(1, ccasr);
       Date read = phase.cycles.at(static_cast<std::size_t>(node.cycle - 1)).read;
       while (s.step()) {
+        std::int64_t account = s.integer(0);
+        if (switched.contains(account) || stopped.contains(account)) continue;
         Date on = s.is_null(1) ? read : parse_date(s.text(1)).value_or(read);
-        if (on <= as_of_) out.push_back({s.integer(0), on});
+        if (on <= as_of_) out.push_back({account, on});
         else skipped = true;
       }
       return out;

@@ -108,6 +108,8 @@ constexpr const char* kLaterSchema =
     "CREATE INDEX IF NOT EXISTS requests_queued ON requests(type, id) WHERE state = 'queued';"
     "CREATE INDEX IF NOT EXISTS requests_connects ON requests(state, effective_on) WHERE type = 'connect';"
     "CREATE INDEX IF NOT EXISTS requests_by_file ON requests(file) WHERE file IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS requests_cancels_sent ON requests(account) WHERE type = 'cancel' AND state = 'sent';"
+    "CREATE INDEX IF NOT EXISTS responses_rejected_connects ON responses(account) WHERE type = 'connect' AND accepted = 0;"
     "CREATE INDEX IF NOT EXISTS optouts_in_force ON optouts(taken_on, kind) WHERE kind <> 'rejected';"
     "CREATE TABLE IF NOT EXISTS notice_cycles (task INTEGER NOT NULL, cycle INTEGER NOT NULL, switch_task INTEGER NOT NULL, "
     "  switched INTEGER NOT NULL, withdrawals INTEGER NOT NULL, as_of TEXT NOT NULL, PRIMARY KEY (task, cycle)) WITHOUT ROWID;"

@@ -268,11 +268,13 @@ TEST_F(StoreTest, AnOlderRunGetsTheLaterIndexesWhenOpenedToChange) {
   auto indexes = [&](Store& store) {
     std::vector<std::string> names;
     auto s = store.db().prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN "
-                                "('events_by_kind', 'requests_queued', 'requests_connects', 'requests_by_file', 'optouts_in_force') ORDER BY name");
+                                "('events_by_kind', 'requests_queued', 'requests_connects', 'requests_by_file', 'optouts_in_force', "
+                                "'requests_cancels_sent', 'responses_rejected_connects') ORDER BY name");
     while (s.step()) names.push_back(s.text(0));
     return names;
   };
-  std::vector<std::string> all = {"events_by_kind", "optouts_in_force", "requests_by_file", "requests_connects", "requests_queued"};
+  std::vector<std::string> all = {"events_by_kind",  "optouts_in_force", "requests_by_file",           "requests_cancels_sent",
+                                  "requests_connects", "requests_queued",  "responses_rejected_connects"};
   {
     Store store = Store::open(path_);
     EXPECT_EQ(indexes(store), all);
@@ -283,7 +285,7 @@ TEST_F(StoreTest, AnOlderRunGetsTheLaterIndexesWhenOpenedToChange) {
       EXPECT_NE(plan.text(3).find("COVERING INDEX optouts_in_force"), std::string::npos) << plan.text(3);
     }
     store.db().exec("DROP INDEX events_by_kind; DROP INDEX requests_queued; DROP INDEX requests_connects; DROP INDEX requests_by_file; "
-                    "DROP INDEX optouts_in_force");
+                    "DROP INDEX optouts_in_force; DROP INDEX requests_cancels_sent; DROP INDEX responses_rejected_connects");
   }
   {
     Store store = Store::open(path_, true);

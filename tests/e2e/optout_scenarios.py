@@ -154,6 +154,10 @@ try:
     # Every ingest is in the event log with its file name and hash.
     import sqlite3
     db = sqlite3.connect(os.path.join(work, "run.db"))
+    # A Connect cancelled in time never switches its account (H3); one not cancelled does (H4).
+    switched = dict(db.execute("SELECT a.account, count(*) FROM effects e JOIN tasks t ON t.id = e.task JOIN accounts a "
+                               "ON a.id = e.account WHERE t.kind = 'switch' AND a.account IN ('H3', 'H4') GROUP BY a.account"))
+    check(switched == {"H4": 1}, f"switch effects {switched}")
     logged = db.execute("SELECT count(*) FROM events WHERE kind = 'ingest' AND detail LIKE '%sha256%'").fetchone()[0]
     check(logged == 7, f"seven ingests logged, got {logged}")
     files = sorted(os.listdir(os.path.join(work, "run.db.outbox", "ccasr")))

@@ -28,8 +28,10 @@ ALLOWED = {
 
 # Plan lines that read a whole table of those that grow with the territory (events: a row
 # for every ingested line; requests: one for every CCASR an ingest queues).
-WHOLE_TABLE = re.compile(r"\bSCAN (effects|accounts|events|requests|e|a|c|x|r)\b(?! USING (COVERING )?INDEX requests_queued)")
-# (requests_queued holds only the queued requests: reading it whole reads what is to send.)
+WHOLE_TABLE = re.compile(r"\bSCAN (effects|accounts|events|requests|e|a|c|x|r)\b"
+                         r"(?! USING (COVERING )?INDEX (requests_queued|requests_cancels_sent)\b)")
+# (Partial indexes that hold only the rows a statement reads: requests_queued the requests
+# to send, requests_cancels_sent the Cancels sent, whose Connects never take effect.)
 
 
 def plan_step(text):
