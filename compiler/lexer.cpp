@@ -111,8 +111,16 @@ std::unique_ptr<antlr4::Token> FlowTokens::nextToken() {
       return make(FlowParser::NUMBER, start, line, column);
     }
     if (c == '"') {  // STRING: no line breaks; \" \\ \n \t escapes. Unclosed: the quote alone is UNKNOWN
+      // A quote inside a string that could not be closed starts one that cannot either: it
+      // was read there as \", so its own string goes on from the same place. Each stretch
+      // is read once, not again from every quote in it.
+      if (start < unclosed_until_) {
+        advance();
+        return make(FlowParser::UNKNOWN, start, line, column);
+      }
       size_t length = 1;
       for (;;) {
+        ++string_reads_;
         size_t d = peek(length + 1);
         if (d == '"') {
           advance(length + 1);
@@ -126,6 +134,7 @@ std::unique_ptr<antlr4::Token> FlowTokens::nextToken() {
         }
         ++length;
       }
+      unclosed_until_ = start + length;
       advance();
       return make(FlowParser::UNKNOWN, start, line, column);
     }

@@ -29,6 +29,8 @@ class FlowTokens : public antlr4::TokenSource {
   antlr4::CharStream* getInputStream() override { return input_; }
   std::string getSourceName() override { return input_->getSourceName(); }
   antlr4::TokenFactory<antlr4::CommonToken>* getTokenFactory() override { return antlr4::CommonTokenFactory::DEFAULT.get(); }
+  // The characters read by tries at a STRING, closed or not: at most the text's length.
+  size_t string_reads() const { return string_reads_; }
 
  private:
   size_t peek(size_t ahead = 1) const { return input_->LA(static_cast<ssize_t>(ahead)); }
@@ -38,6 +40,8 @@ class FlowTokens : public antlr4::TokenSource {
   antlr4::CharStream* input_;
   size_t line_ = 1;
   size_t column_ = 0;
+  size_t unclosed_until_ = 0;  // where the last string that could not be closed stopped
+  size_t string_reads_ = 0;
 };
 
 }  // namespace ccaflow

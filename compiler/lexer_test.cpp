@@ -64,6 +64,24 @@ TEST(FlowTokens, MatchesTheGeneratedLexerOnTheEdgesOfEachToken) {
   }
 }
 
+// A line of escaped quotes that never closes: each quote starts a string that cannot be
+// closed either, read once for all of them (the generated lexer reads it again from each).
+TEST(FlowTokens, ReadsALineOfUnclosedStringsOnce) {
+  std::string line = "x \"";
+  for (int i = 0; i < 300; ++i) line += "\\\"";
+  line += " y\n\"a\\\"b\" \"c\\q";
+  EXPECT_EQ(tokens(line, false), tokens(line, true));
+  std::string big = "\"";
+  for (int i = 0; i < 20000; ++i) big += "\\\"";
+  big += "\n";
+  antlr4::ANTLRInputStream input(big);
+  FlowTokens direct(&input);
+  antlr4::CommonTokenStream stream(&direct);
+  stream.fill();
+  EXPECT_EQ(stream.size(), 40002u);  // each quote and backslash an UNKNOWN, then EOF
+  EXPECT_LE(direct.string_reads(), big.size()) << "read again from every quote";
+}
+
 TEST(FlowTokens, MatchesTheGeneratedLexerOnRandomText) {
   const std::vector<std::string> pieces = {
       "import", "phase", "notices", "for", "each", "and", "or", "not", "in", "days", "business", "x", "_", "a1",
