@@ -204,8 +204,8 @@ class Executor {
           .bind(1, today).run();
       store_.db().prepare("UPDATE requests SET state = 'sent', sent_on = ?1, file = ?2 WHERE state = 'queued' AND not_before <= ?1")
           .bind(1, today).bind(2, name).run();
-      store_.db().prepare("INSERT INTO request_files (name, rows) SELECT ?1, count(*) FROM requests WHERE file = ?1 "
-                          "HAVING count(*) > 0 ON CONFLICT (name) DO UPDATE SET rows = excluded.rows")
+      store_.db().prepare("INSERT INTO request_files (name, rows) SELECT file, count(*) FROM requests WHERE file = ?1 "
+                          "GROUP BY file ON CONFLICT (name) DO UPDATE SET rows = excluded.rows")
           .bind(1, name).run();
       t.commit();
     } catch (const std::exception& e) {

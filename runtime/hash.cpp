@@ -28,6 +28,7 @@ Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
   const EVP_MD* algorithm = sha256_algorithm();
   if (context_ == nullptr || algorithm == nullptr ||
       EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), algorithm, nullptr) != 1) {
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_));  // (a constructor that throws has no destructor run)
     throw std::runtime_error("SHA-256 is not available");
   }
 }

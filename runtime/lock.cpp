@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,11 +42,14 @@ std::optional<RunLock> RunLock::acquire(const std::string& db_path, const std::s
   }
   std::tm now = fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
   std::string note = fmt::format("pid {}, {}, since {:%Y-%m-%d %H:%M:%S} UTC\n", ::getpid(), command, now);
-  // Padded to one width over whatever note was there, instead of truncating the file first
-  // (a truncation cost every process a quarter of a millisecond).
+  // Padded to one width and written over whatever note was there: the file is truncated
+  // only when it holds a longer one (a truncation cost every process a quarter of a
+  // millisecond).
   constexpr std::size_t kWidth = 128;
   if (note.size() < kWidth) note.insert(note.size() - 1, kWidth - note.size(), ' ');
-  if (note.size() == kWidth || ::ftruncate(fd, 0) == 0) {
+  struct stat held {};
+  bool longer = ::fstat(fd, &held) != 0 || static_cast<std::size_t>(held.st_size) > note.size();
+  if (!longer || ::ftruncate(fd, 0) == 0) {
     ssize_t written = ::pwrite(fd, note.data(), note.size(), 0);
     (void)written;  // the note is a courtesy for whoever is refused; the lock is what counts
   }
