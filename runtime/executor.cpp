@@ -384,12 +384,13 @@ class Executor {
     covering_.clear();
     open_found_.reset();
     // A notice's mail merge an interrupted batch began today is checked while the accounts are chosen.
-    std::optional<std::future<Interrupted>> interrupted = check_interrupted(node, row);
+    std::optional<TodaysMerge> merge = todays_merge(node, row);
+    std::optional<std::future<Interrupted>> interrupted = check_interrupted(row, merge);
     Closing closing{v, std::make_unique<std::vector<Work>>(select_work(node, row, skipped, reached)), std::nullopt, false, 0, {}, std::nullopt};
     const std::vector<Work>& work = *closing.work;
     // Its thread reads `work`: the closing holds both, and destroying it waits for the
     // thread first, on every way out of this function.
-    std::optional<Prepared>& prepared = closing.prepared = prepare_file(node, row, work, skipped, interrupted);
+    std::optional<Prepared>& prepared = closing.prepared = prepare_file(node, row, work, skipped, merge, interrupted);
     const char* kind = effect_kind(node);
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
     auto started = std::chrono::steady_clock::now();
@@ -858,25 +859,44 @@ class Executor {
   std::string merge_name(const TaskRow& row, const std::string& date) const { return fmt::format("notices/{}.{}.csv", row.key, date); }
   std::string ccasr_name(const TaskRow& row) const { return fmt::format("ccasr/{}.814", row.key); }
 
-  // Starts filling the file this batch's work calls for: today's mail merge of a notice
-  // (unless today's file is already written), or the 814 of a Connect batch that is its
-  // task's first and whole batch. A file that cannot even be started here is left to the
-  // usual way, whose error comes where it always has: after the effects are recorded.
-  std::optional<Prepared> prepare_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped,
-                                       std::optional<std::future<Interrupted>>& interrupted) {
+  // Today's mail merge of a notice's batch, when it can be filled beside the batch: not
+  // written yet (once it is, the usual way adds to it), and whether the task has effects
+  // no file lists. Looked up once for both the check of an interrupted file and the start
+  // of the file; a look-up that fails leaves the file to the usual way.
+  struct TodaysMerge {
+    std::string name;
+    bool outside_files;
+  };
+  std::optional<TodaysMerge> todays_merge(const TaskNode& node, const TaskRow& row) {
+    if (node.kind != NodeKind::kNotice || sqlite3_threadsafe() == 0) return std::nullopt;
     try {
-      return start_file(node, row, work, skipped, interrupted);
+      std::string name = merge_name(row, format_date(as_of_));
+      if (store_.outbox_rows(name)) return std::nullopt;
+      return TodaysMerge{name, store_.outbox_rows_of_task(row.id) != row.done};
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  // Starts filling the file this batch's work calls for: today's mail merge of a notice
+  // (`merge`), or the 814 of a Connect batch that is its task's first and whole batch. A
+  // file that cannot even be started here is left to the usual way, whose error comes
+  // where it always has: after the effects are recorded.
+  std::optional<Prepared> prepare_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped,
+                                       const std::optional<TodaysMerge>& merge, std::optional<std::future<Interrupted>>& interrupted) {
+    try {
+      return start_file(node, row, work, skipped, merge, interrupted);
     } catch (const std::exception&) {
       return std::nullopt;
     }
   }
   std::optional<Prepared> start_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped,
-                                     std::optional<std::future<Interrupted>>& interrupted) {
+                                     const std::optional<TodaysMerge>& merge, std::optional<std::future<Interrupted>>& interrupted) {
     if (work.empty() || sqlite3_threadsafe() == 0) return std::nullopt;
     if (node.kind == NodeKind::kNotice) {
-      std::string name = merge_name(row, format_date(as_of_));
-      if (store_.outbox_rows(name)) return std::nullopt;  // today's file is written: the usual way adds to it
-      bool outside_files = store_.outbox_rows_of_task(row.id) != row.done;
+      if (!merge) return std::nullopt;
+      const std::string& name = merge->name;
+      bool outside_files = merge->outside_files;
       auto progress = std::make_shared<MergeProgress>();
       std::optional<OutboxWriter> fresh;
       if (!interrupted) fresh.emplace(outbox_.create(name));
@@ -948,11 +968,10 @@ class Executor {
 
   // Started (on the second core, while the batch chooses its accounts) when a notice's
   // task has effects no file lists and today's file has a mark.
-  std::optional<std::future<Interrupted>> check_interrupted(const TaskNode& node, const TaskRow& row) {
-    if (node.kind != NodeKind::kNotice || sqlite3_threadsafe() == 0) return std::nullopt;
+  std::optional<std::future<Interrupted>> check_interrupted(const TaskRow& row, const std::optional<TodaysMerge>& merge) {
+    if (!merge || !merge->outside_files) return std::nullopt;
     try {
-      std::string name = merge_name(row, format_date(as_of_));
-      if (store_.outbox_rows(name) || store_.outbox_rows_of_task(row.id) == row.done) return std::nullopt;
+      const std::string& name = merge->name;
       std::optional<Store::MergeMark> mark = store_.merge_mark(name);
       if (!mark || mark->rows <= 0) return std::nullopt;
       return std::async(std::launch::async, [db = store_.path(), outbox = outbox_, name, mark = *mark, task = row.id, today = as_of_]() mutable {
