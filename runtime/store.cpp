@@ -176,6 +176,12 @@ Store Store::open(const std::string& path, bool read_only) {
     throw SchemaError(fmt::format("{}: no such run database ({})", path, std::strerror(errno)));
   }
   Store store(path, sql::Database::open(path, read_only));
+  auto has_table = [&store](const char* name) {
+    auto s = store.db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name = ?");
+    s.bind(1, name);
+    s.step();
+    return s.integer(0) == 1;
+  };
   int version = 0;
   std::int64_t tables = 0;
   try {
@@ -183,11 +189,7 @@ Store Store::open(const std::string& path, bool read_only) {
     auto count = store.db_.prepare("SELECT count(*) FROM sqlite_schema");
     count.step();
     tables = count.integer(0);
-    if (version == kSchemaVersion) {
-      auto check = store.db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'run'");
-      check.step();
-      if (check.integer(0) != 1) version = -1;
-    }
+    if (version == kSchemaVersion && !has_table("run")) version = -1;
   } catch (const sql::Error& e) {
     if (e.not_a_database()) throw SchemaError(describe_failure(path, e));
     throw;
@@ -208,10 +210,7 @@ Store Store::open(const std::string& path, bool read_only) {
   if (!read_only) {
     store.configure();
     sql::Transaction t(store.db_);
-    auto had = store.db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'request_files'");
-    had.step();
-    bool older = had.integer(0) == 0;
-    had.reset();
+    bool older = !has_table("request_files");
     store.db_.exec(kLaterSchema);
     if (older) {
       store.db_.exec("INSERT INTO request_files (name, rows) SELECT file, count(*) FROM requests WHERE file IS NOT NULL GROUP BY file");
