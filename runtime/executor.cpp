@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <future>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -348,25 +349,6 @@ class Executor {
     if (!std::is_sorted(work.begin(), work.end(), by_account)) std::sort(work.begin(), work.end(), by_account);
   }
 
-  // A set of accounts as one bit per account id (the run's ids are dense row ids), for
-  // selecting without a look-up per account.
-  class AccountSet {
-   public:
-    explicit AccountSet(std::int64_t max_id) : bits_(static_cast<std::size_t>(max_id) + 1) {}
-    // Adds the accounts in the first column of a query's rows.
-    AccountSet& add_all(sql::Statement& accounts) {
-      while (accounts.step()) add(accounts.integer(0));
-      return *this;
-    }
-    void add(std::int64_t id) {
-      if (id >= 0 && static_cast<std::size_t>(id) < bits_.size()) bits_[static_cast<std::size_t>(id)] = true;
-    }
-    bool contains(std::int64_t id) const { return id >= 0 && static_cast<std::size_t>(id) < bits_.size() && bits_[static_cast<std::size_t>(id)]; }
-
-   private:
-    std::vector<bool> bits_;
-  };
-
   void batch(int v) {
     TaskRow& row = rows_[static_cast<std::size_t>(v)];
     const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(v)];
@@ -407,7 +389,10 @@ class Executor {
       store_.add_done(row.id, static_cast<std::int64_t>(end - at));
       // How far today's mail merge holds these effects' lines, committed with them.
       if (prepared && prepared->progress) {
-        if (auto mark = prepared->progress->through(work[end - 1].account)) store_.set_merge_mark(prepared->name, row.id, *mark);
+        if (auto mark = prepared->progress->through(work[end - 1].account)) {
+          mark->done = row.done + static_cast<std::int64_t>(end - at);
+          store_.set_merge_mark(prepared->name, row.id, *mark);
+        }
       }
       t.commit();
       row.done += static_cast<std::int64_t>(end - at);
@@ -548,9 +533,9 @@ class Executor {
   }
   // The accounts a task has reached, and those whose opt-out has taken effect.
   AccountSet sent_to(const TaskRow& row) {
-    auto s = store_.db().prepare("SELECT account FROM effects WHERE task = ?");
-    s.bind(1, row.id);
-    return std::move(AccountSet(max_account_id()).add_all(s));
+    AccountSet reached(max_account_id());
+    store_.reached(row.id, reached);
+    return reached;
   }
   // Read once a run: only ingests add or withdraw opt-outs, and the as-of date is the run's.
   const AccountSet& opted_out_by_now() {
@@ -834,7 +819,9 @@ class Executor {
   // rows. The rows are kept when they are exactly those of the effects recorded up to the
   // mark's account and FILE.tmp still begins with their bytes (Outbox::reopen checks them).
   struct Interrupted {
-    std::vector<Work> recorded;      // today's effects recorded before this batch, in account order
+    // Today's effects recorded before this batch, in account order: those after `through`
+    // when the file is kept, else all of them.
+    std::vector<Work> recorded;
     std::int64_t through = 0;        // the account of the last row kept
     std::int64_t kept = 0;           // rows kept: the first `kept` of `recorded`
     std::optional<OutboxWriter> file;
@@ -935,9 +922,11 @@ class Executor {
       if (before.file && (work.empty() || work.front().account > before.through)) {
         file.emplace(std::move(*before.file));
         kept = before.kept;
-        recorded.assign(before.recorded.begin() + kept, before.recorded.end());
-      } else {
+        recorded = std::move(before.recorded);
+      } else if (before.file) {
         before.file.reset();  // (removes FILE.tmp, written afresh below)
+        recorded = recorded_today(read, job.task, job.today);
+      } else {
         recorded = std::move(before.recorded);
       }
     } else if (job.outside_files) {
@@ -951,16 +940,17 @@ class Executor {
     std::int64_t rows = fill_merge(*file, merge, job.chunk, [&](const auto& add) { read_accounts(read, lines, job.key, add); },
                                    [&](std::int64_t written, std::int64_t through) {
                                      Written so_far = file->written_so_far();
-                                     job.progress->reached({written, through, so_far.bytes, so_far.sha256});
+                                     job.progress->reached({written, through, so_far.bytes, so_far.sha256, std::nullopt});
                                    });
     file->sync();  // here, beside the effects, rather than in the batch's commit
     return Filled{std::move(*file), rows, kept};
   }
 
-  // A task's effects recorded on `day`, in account order.
-  static std::vector<Work> recorded_today(sql::Database& db, int task, Date day) {
-    auto s = db.prepare("SELECT account FROM effects WHERE task = ? AND on_date = ? ORDER BY account");
-    s.bind(1, task).bind(2, format_date(day));
+  // A task's effects recorded on `day` (of the accounts after `after`), in account order.
+  static std::vector<Work> recorded_today(sql::Database& db, int task, Date day,
+                                          std::int64_t after = std::numeric_limits<std::int64_t>::min()) {
+    auto s = db.prepare("SELECT account FROM effects WHERE task = ? AND account > ? AND on_date = ? ORDER BY account");
+    s.bind(1, task).bind(2, after).bind(3, format_date(day));
     std::vector<Work> recorded;
     while (s.step()) recorded.push_back({s.integer(0), day});
     return recorded;
@@ -974,15 +964,22 @@ class Executor {
       const std::string& name = merge->name;
       std::optional<Store::MergeMark> mark = store_.merge_mark(name);
       if (!mark || mark->rows <= 0) return std::nullopt;
-      return std::async(std::launch::async, [db = store_.path(), outbox = outbox_, name, mark = *mark, task = row.id, today = as_of_]() mutable {
+      return std::async(std::launch::async, [db = store_.path(), outbox = outbox_, name, mark = *mark, task = row.id, done = row.done,
+                                             today = as_of_]() mutable {
         sql::Database read = sql::Database::open(db, true);
         sql::ReadTransaction snapshot(read);
-        std::vector<Work> recorded = recorded_today(read, task, today);
-        auto after = std::upper_bound(recorded.begin(), recorded.end(), Work{mark.through, today}, by_account);
-        std::optional<OutboxWriter> file =
-            after - recorded.begin() == mark.rows ? outbox.reopen(name, Written{mark.bytes, mark.sha256}) : std::nullopt;
-        std::int64_t kept = file ? mark.rows : 0;
-        return Interrupted{std::move(recorded), mark.through, kept, std::move(file)};
+        // The mark's rows are today's effects up to its account when the task has recorded
+        // none since the mark; otherwise they are counted.
+        bool unchanged = mark.done == done;
+        if (!unchanged) {
+          auto count = read.prepare("SELECT count(*) FROM effects WHERE task = ? AND account <= ? AND on_date = ?");
+          count.bind(1, task).bind(2, mark.through).bind(3, format_date(today));
+          count.step();
+          unchanged = count.integer(0) == mark.rows;
+        }
+        std::optional<OutboxWriter> file = unchanged ? outbox.reopen(name, Written{mark.bytes, mark.sha256}) : std::nullopt;
+        if (!file) return Interrupted{recorded_today(read, task, today), mark.through, 0, std::nullopt};
+        return Interrupted{recorded_today(read, task, today, mark.through), mark.through, mark.rows, std::move(file)};
       });
     } catch (const std::exception&) {
       return std::nullopt;  // the file is written afresh

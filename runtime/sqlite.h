@@ -64,6 +64,7 @@ class Statement {
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
   Statement& bind_null(int index);
+  Statement& bind_blob(int index, std::string_view bytes);  // (copied, as text is)
   // Text SQLite does not copy: it must stay as it is until the statement is reset.
   Statement& bind_unchanging(int index, std::string_view value);
   template <typename T>
@@ -83,6 +84,11 @@ class Statement {
   std::string_view view(int column) const {
     auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
     return p == nullptr ? std::string_view() : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+  }
+  // The column's bytes as a blob, without a copy; valid as `view` is.
+  std::string_view blob(int column) const {
+    const void* p = sqlite3_column_blob(stmt_, column);
+    return p == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
   }
   bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 

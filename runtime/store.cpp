@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <ranges>
 
 #include "runtime/exit_codes.h"
 
@@ -97,12 +98,18 @@ std::string damaged(const std::string& path, const std::string& detail) {
 // lines of committed effects: its first `rows` rows (those of the date's effects up to
 // account `through`) are its first `bytes` bytes, whose SHA-256 is `sha256`. Recorded with
 // the effects, so a resumed batch goes on after those rows instead of writing them again;
-// the file's bytes are checked against the hash before they are kept. Removed when the file
-// is recorded in the outbox.
+// the file's bytes are checked against the hash before they are kept. `done` is the task's
+// effects then (a column since schema version 2). Removed when the file is recorded in the
+// outbox.
 // request_files: each day's 814 of queued CCASRs and how many requests it holds, kept in
 // the transaction that sends them, so finding the files still to write reads this table
 // instead of grouping every request. Filled from the requests of a run made before it, when
 // it is created.
+// reached: the accounts each task has reached, a bit per account in blocks of
+// kReachedBlockBytes (block b, byte j, bit k: account 8 * (kReachedBlockBytes * b + j) + k),
+// kept in the transaction that records the effects. A selection reads a task's bits (a few
+// hundred rows) instead of its effects (one row per account). Built from the effects when
+// a run of schema version 1 is brought up to version 2.
 constexpr const char* kLaterSchema =
     "CREATE INDEX IF NOT EXISTS events_by_kind ON events(kind, seq);"
     "CREATE INDEX IF NOT EXISTS requests_queued ON requests(type, id) WHERE state = 'queued';"
@@ -126,8 +133,10 @@ constexpr const char* kLaterSchema =
     "CREATE TABLE IF NOT EXISTS import_ranges (phase INTEGER NOT NULL, read_cycle INTEGER NOT NULL, first INTEGER NOT NULL, "
     "  last INTEGER NOT NULL, PRIMARY KEY (phase, read_cycle)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS merge_marks (name TEXT PRIMARY KEY, task INTEGER NOT NULL, rows INTEGER NOT NULL, "
-    "  through INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS request_files (name TEXT PRIMARY KEY, rows INTEGER NOT NULL)";
+    "  through INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, done INTEGER);"
+    "CREATE TABLE IF NOT EXISTS request_files (name TEXT PRIMARY KEY, rows INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS reached (task INTEGER NOT NULL, block INTEGER NOT NULL, bits BLOB NOT NULL, "
+    "  PRIMARY KEY (task, block)) WITHOUT ROWID";
 
 bool has_sqlite_header(const std::string& path) {
   char magic[16] = {};
@@ -189,7 +198,7 @@ Store Store::open(const std::string& path, bool read_only) {
     auto count = store.db_.prepare("SELECT count(*) FROM sqlite_schema");
     count.step();
     tables = count.integer(0);
-    if (version == kSchemaVersion && !has_table("run")) version = -1;
+    if (version >= kOldestSchemaVersion && version <= kSchemaVersion && !has_table("run")) version = -1;
   } catch (const sql::Error& e) {
     if (e.not_a_database()) throw SchemaError(describe_failure(path, e));
     throw;
@@ -202,22 +211,50 @@ Store Store::open(const std::string& path, bool read_only) {
   }
   if (version == 0) throw SchemaError(fmt::format("{} is not a ccaflow run database (it holds no run)", path));
   if (version < 0) throw SchemaError(fmt::format("{} is not a ccaflow run database (its tables are not ccaflow's)", path));
-  if (version != kSchemaVersion) {
-    throw SchemaError(fmt::format("{} has schema version {}, and this ccaflow reads version {}: use the ccaflow that "
+  if (version < kOldestSchemaVersion || version > kSchemaVersion) {
+    throw SchemaError(fmt::format("{} has schema version {}, and this ccaflow reads versions {} to {}: use the ccaflow that "
                                   "created it{}",
-                                  path, version, kSchemaVersion, version > kSchemaVersion ? " (a newer one)" : ""));
+                                  path, version, kOldestSchemaVersion, kSchemaVersion, version > kSchemaVersion ? " (a newer one)" : ""));
   }
   if (!read_only) {
     store.configure();
     sql::Transaction t(store.db_);
-    bool older = !has_table("request_files");
+    // A run of version 1 may have been changed last by a ccaflow that kept neither table
+    // (request_files, reached): both are built again from the rows they count.
+    bool older = version < kSchemaVersion || !has_table("request_files") || !has_table("reached");
     store.db_.exec(kLaterSchema);
     if (older) {
-      store.db_.exec("INSERT INTO request_files (name, rows) SELECT file, count(*) FROM requests WHERE file IS NOT NULL GROUP BY file");
+      auto marks = store.db_.prepare("SELECT count(*) FROM pragma_table_info('merge_marks') WHERE name = 'done'");
+      marks.step();
+      if (marks.integer(0) == 0) store.db_.exec("ALTER TABLE merge_marks ADD COLUMN done INTEGER");
+      store.rebuild_derived_tables();
+      store.db_.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion).c_str());
     }
     t.commit();
   }
   return store;
+}
+
+void Store::rebuild_derived_tables() {
+  db_.exec("DELETE FROM request_files;"
+           "INSERT INTO request_files (name, rows) SELECT file, count(*) FROM requests WHERE file IS NOT NULL GROUP BY file;"
+           "DELETE FROM reached");
+  auto s = db_.prepare("SELECT task, account FROM effects ORDER BY task, account");
+  std::vector<std::int64_t> accounts;
+  std::optional<int> task;
+  auto flush = [&] {
+    if (task) mark_reached(*task, accounts);
+    accounts.clear();
+  };
+  while (s.step()) {
+    int t = static_cast<int>(s.integer(0));
+    if (task != t) {
+      flush();
+      task = t;
+    }
+    accounts.push_back(s.integer(1));
+  }
+  flush();
 }
 
 void Store::configure() {
@@ -430,6 +467,11 @@ void Store::start_attempt(int task) {
 }
 
 void Store::add_effect(int task, std::int64_t account, const char* kind, Date on) {
+  Effect effect{account, on};
+  add_effects(task, kind, std::span(&effect, 1));
+}
+
+void Store::insert_effect(int task, std::int64_t account, const char* kind, Date on) {
   if (!insert_effect_) insert_effect_.emplace(db_.prepare("INSERT INTO effects VALUES (?, ?, ?, ?)"));
   insert_effect_->bind(1, task).bind(2, account).bind(3, kind).bind(4, format_date(on)).run();
 }
@@ -457,7 +499,48 @@ void Store::add_effects(int task, const char* kind, std::span<const Effect> effe
     }
     insert_effects_->run();
   }
-  for (const Effect& e : effects.subspan(whole)) add_effect(task, e.account, kind, e.on);
+  for (const Effect& e : effects.subspan(whole)) insert_effect(task, e.account, kind, e.on);
+  mark_reached(task, effects | std::views::transform(&Effect::account));
+}
+
+// Sets the accounts' bits in the task's blocks of the reached table: a block is read, its
+// bits set for the accounts in it, and written back when the next account is in another.
+template <typename Accounts>
+void Store::mark_reached(int task, const Accounts& accounts) {
+  constexpr std::int64_t per_block = 8 * kReachedBlockBytes;
+  if (!read_reached_) {
+    read_reached_.emplace(db_.prepare("SELECT bits FROM reached WHERE task = ? AND block = ?"));
+    write_reached_.emplace(db_.prepare("INSERT OR REPLACE INTO reached VALUES (?, ?, ?)"));
+  }
+  std::optional<std::int64_t> block;
+  std::string bits;
+  auto write = [&] {
+    if (block) write_reached_->bind(1, task).bind(2, *block).bind_blob(3, bits).run();
+  };
+  for (std::int64_t account : accounts) {
+    if (account < 0) continue;  // (ids are positive)
+    std::int64_t b = account / per_block;
+    if (block != b) {
+      write();
+      block = b;
+      bits.assign(static_cast<std::size_t>(kReachedBlockBytes), '\0');
+      read_reached_->bind(1, task).bind(2, b);
+      if (read_reached_->step()) {
+        std::string_view stored = read_reached_->blob(0);
+        std::copy_n(stored.begin(), std::min(stored.size(), bits.size()), bits.begin());
+      }
+      read_reached_->reset();
+    }
+    std::int64_t bit = account % per_block;
+    bits[static_cast<std::size_t>(bit / 8)] = static_cast<char>(bits[static_cast<std::size_t>(bit / 8)] | (1 << (bit % 8)));
+  }
+  write();
+}
+
+void Store::reached(int task, AccountSet& into) {
+  auto s = db_.prepare("SELECT block, bits FROM reached WHERE task = ? ORDER BY block");
+  s.bind(1, task);
+  while (s.step()) into.add_bits(s.integer(0) * 8 * kReachedBlockBytes, s.blob(1));
 }
 
 void Store::add_done(int task, std::int64_t count) {
@@ -472,10 +555,10 @@ void Store::record_outbox(const std::string& name, std::optional<int> task, std:
 }
 
 std::optional<Store::MergeMark> Store::merge_mark(const std::string& name) {
-  auto s = db_.prepare("SELECT rows, through, bytes, sha256 FROM merge_marks WHERE name = ?");
+  auto s = db_.prepare("SELECT rows, through, bytes, sha256, done FROM merge_marks WHERE name = ?");
   s.bind(1, name);
   if (!s.step()) return std::nullopt;
-  return MergeMark{s.integer(0), s.integer(1), s.integer(2), s.text(3)};
+  return MergeMark{s.integer(0), s.integer(1), s.integer(2), s.text(3), s.is_null(4) ? std::nullopt : std::optional(s.integer(4))};
 }
 
 std::vector<std::string> Store::marked_merges() {
@@ -486,8 +569,9 @@ std::vector<std::string> Store::marked_merges() {
 }
 
 void Store::set_merge_mark(const std::string& name, int task, const MergeMark& mark) {
-  db_.prepare("INSERT OR REPLACE INTO merge_marks VALUES (?, ?, ?, ?, ?, ?)")
-      .bind(1, name).bind(2, task).bind(3, mark.rows).bind(4, mark.through).bind(5, mark.bytes).bind(6, mark.sha256).run();
+  db_.prepare("INSERT OR REPLACE INTO merge_marks VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, name).bind(2, task).bind(3, mark.rows).bind(4, mark.through).bind(5, mark.bytes).bind(6, mark.sha256)
+      .bind(7, mark.done).run();
 }
 
 // CROSS JOIN keeps switch_dates the outer table. Without it SQLite, which has no statistics

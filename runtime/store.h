@@ -14,11 +14,16 @@
 #include <vector>
 
 #include "compiler/date.h"
+#include "runtime/account_set.h"
 #include "runtime/sqlite.h"
 
 namespace ccaflow {
 
-inline constexpr int kSchemaVersion = 1;
+// The schema this ccaflow writes. A run of an older version it reads (kOldestSchemaVersion
+// and on) is brought up to this one when opened to change; an older ccaflow refuses a run
+// of a newer version, so it never changes a table it does not know.
+inline constexpr int kSchemaVersion = 2;
+inline constexpr int kOldestSchemaVersion = 1;
 
 // The database is not a ccaflow run database this program can use (exit 4).
 class SchemaError : public std::runtime_error {
@@ -147,9 +152,17 @@ class Store {
     std::int64_t through = 0;  // the account of the last of them
     std::int64_t bytes = 0;    // the file's first bytes, which hold them
     std::string sha256;        // of those bytes
+    // The task's effects (of every day) when the mark was committed: while the task still
+    // has that many, none was recorded after the mark, and its rows are today's effects up
+    // to `through` without counting them again. None for a mark of schema version 1.
+    std::optional<std::int64_t> done;
   };
   std::optional<MergeMark> merge_mark(const std::string& name);
   std::vector<std::string> marked_merges();  // their files' names
+  // The accounts a task has reached (those with its effect), added to `into`: read from the
+  // reached table, a bit per account kept with the effects, instead of from the effects.
+  void reached(int task, AccountSet& into);
+  static constexpr std::int64_t kReachedBlockBytes = 512;  // a block's accounts: 8 a byte
 
   // --- changes ------------------------------------------------------------------------
   void event(const std::string& actor, std::optional<int> task, const std::string& kind, const std::string& detail);
@@ -157,7 +170,8 @@ class Store {
   void start_attempt(int task);
   void add_effect(int task, std::int64_t account, const char* kind, Date on);
   // Many effects of one task, kEffectsPerInsert to a statement (one statement's fixed cost,
-  // spread over many rows).
+  // spread over many rows), and their bits in the reached table. In account order, each
+  // block of bits is read and written once.
   void add_effects(int task, const char* kind, std::span<const Effect> effects);
   static constexpr std::size_t kEffectsPerInsert = 64;
   void add_done(int task, std::int64_t count);
@@ -175,10 +189,15 @@ class Store {
  private:
   Store(std::string path, sql::Database db) : path_(std::move(path)), db_(std::move(db)) {}
   void configure();
+  void insert_effect(int task, std::int64_t account, const char* kind, Date on);
+  template <typename Accounts>
+  void mark_reached(int task, const Accounts& accounts);
+  void rebuild_derived_tables();
 
   std::string path_;
   sql::Database db_;
-  std::optional<sql::Statement> insert_account_, stage_account_, insert_effect_, insert_effects_, insert_event_, set_state_, last_as_of_;
+  std::optional<sql::Statement> insert_account_, stage_account_, insert_effect_, insert_effects_, insert_event_, set_state_, last_as_of_,
+      read_reached_, write_reached_;
 };
 
 std::string now_text();  // the wall-clock time for the event log, UTC

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -201,6 +202,102 @@ TEST_F(StoreTest, ManyEffectsAreRecordedEachWithItsDate) {
   EXPECT_EQ(i, n);
   sql::Transaction t(store.db());
   EXPECT_THROW(store.add_effects(1, "switch", std::span(effects).subspan(n - 1)), sql::Error);
+}
+
+// The reached bits are kept with the effects, whichever way they come: in account order
+// across blocks, out of order, one at a time, for two tasks.
+TEST_F(StoreTest, TheReachedBitsAreTheTasksEffects) {
+  make_run();
+  Store store = Store::open(path_);
+  Date on = *parse_date("2027-03-01");
+  constexpr std::int64_t kBlock = 8 * Store::kReachedBlockBytes;
+  std::vector<std::int64_t> first = {1, 5, 63, 64, kBlock - 1, kBlock, kBlock + 1, 3 * kBlock + 7};
+  std::vector<std::int64_t> unordered = {2 * kBlock + 9, 2, 5 * kBlock, kBlock + 2};
+  auto effects = [&](const std::vector<std::int64_t>& accounts) {
+    std::vector<Effect> out;
+    for (std::int64_t a : accounts) out.push_back({a, on});
+    return out;
+  };
+  {
+    sql::Transaction t(store.db());
+    store.add_effects(1, "notice", effects(first));
+    store.add_effects(1, "notice", effects(unordered));
+    store.add_effect(1, 3 * kBlock + 8, "notice", on);
+    store.add_effects(2, "notice", effects({4, kBlock + 2}));
+    t.commit();
+  }
+  auto reached = [&](int task) {
+    AccountSet set(6 * kBlock);
+    store.reached(task, set);
+    std::vector<std::int64_t> out;
+    for (std::int64_t id = 0; id <= 6 * kBlock; ++id) {
+      if (set.contains(id)) out.push_back(id);
+    }
+    return out;
+  };
+  std::vector<std::int64_t> want = first;
+  want.insert(want.end(), unordered.begin(), unordered.end());
+  want.push_back(3 * kBlock + 8);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(reached(1), want);
+  EXPECT_EQ(reached(2), (std::vector<std::int64_t>{4, kBlock + 2}));
+  EXPECT_TRUE(reached(3).empty());
+  auto blocks = store.db().prepare("SELECT count(*), min(length(bits)), max(length(bits)) FROM reached WHERE task = 1");
+  ASSERT_TRUE(blocks.step());
+  EXPECT_EQ(blocks.integer(0), 5);  // blocks 0, 1, 2, 3 and 5: one row each
+  EXPECT_EQ(blocks.integer(1), Store::kReachedBlockBytes);
+  EXPECT_EQ(blocks.integer(2), Store::kReachedBlockBytes);
+  // An effect refused (recorded already) leaves the bits as they were, with the rest of its
+  // transaction.
+  {
+    sql::Transaction t(store.db());
+    EXPECT_THROW(store.add_effects(1, "notice", effects({6 * kBlock, 1})), sql::Error);
+  }
+  EXPECT_EQ(reached(1), want);
+}
+
+// A run of schema version 1, last changed by a ccaflow that kept neither the reached bits
+// nor request_files (nor a mark's `done`): read as it is, and brought up to version 2, its
+// derived tables built from the rows they count, when opened to change. An older ccaflow
+// refuses version 2 (RefusesWhatItCannotUse shows the message).
+TEST_F(StoreTest, ARunOfVersionOneIsBroughtUpToVersionTwoWhenOpenedToChange) {
+  make_run();
+  {
+    Store store = Store::open(path_);
+    store.db().exec("INSERT INTO effects VALUES (1, 1, 'notice', '2027-03-01'), (1, 9000, 'notice', '2027-03-01'), "
+                    "(2, 7, 'ccasr', '2027-03-02');"
+                    "INSERT INTO requests (account, type, effective_on, not_before, state, sent_on, file, reason) VALUES "
+                    "(1, 'cancel', '2027-05-10', '2027-05-05', 'sent', '2027-05-05', 'ccasr/requests.2027-05-05.814', 'r');"
+                    "INSERT INTO merge_marks VALUES ('notices/x.csv', 1, 2, 9000, 200, 'abc', 2);"
+                    "ALTER TABLE merge_marks DROP COLUMN done;"
+                    "DROP TABLE reached; DROP TABLE request_files; PRAGMA user_version = 1");
+  }
+  {
+    Store store = Store::open(path_, true);
+    EXPECT_EQ(store.db().user_version(), 1);
+    auto s = store.db().prepare("SELECT count(*) FROM sqlite_schema WHERE name IN ('reached', 'request_files')");
+    ASSERT_TRUE(s.step());
+    EXPECT_EQ(s.integer(0), 0) << "a read changes nothing";
+  }
+  Store store = Store::open(path_);
+  EXPECT_EQ(store.db().user_version(), kSchemaVersion);
+  AccountSet one(10000), two(10000);
+  store.reached(1, one);
+  store.reached(2, two);
+  for (std::int64_t id : {1, 9000}) EXPECT_TRUE(one.contains(id)) << id;
+  EXPECT_FALSE(one.contains(7));
+  EXPECT_TRUE(two.contains(7));
+  EXPECT_FALSE(two.contains(1));
+  auto files = store.db().prepare("SELECT name, rows FROM request_files");
+  ASSERT_TRUE(files.step());
+  EXPECT_EQ(files.text(0), "ccasr/requests.2027-05-05.814");
+  EXPECT_EQ(files.integer(1), 1);
+  std::optional<Store::MergeMark> mark = store.merge_mark("notices/x.csv");
+  ASSERT_TRUE(mark);
+  EXPECT_EQ(mark->rows, 2);
+  EXPECT_FALSE(mark->done) << "a mark of version 1 has its rows counted";
+  store.set_merge_mark("notices/x.csv", 1, Store::MergeMark{3, 9001, 300, "def", 5});
+  EXPECT_EQ(store.merge_mark("notices/x.csv")->done, 5);
 }
 
 // Every daily run asks these for each post-enrollment notice. They must read switch_dates

@@ -106,14 +106,25 @@ try:
     def gone(copy):
         os.remove(os.path.join(copy, tmp))
 
-    def overstated(copy):
-        con = sqlite3.connect(os.path.join(copy, "run.db"))
-        con.execute("UPDATE merge_marks SET rows = rows + 1")
-        con.commit()
-        con.close()
+    def marked(sql):
+        def change(copy):
+            con = sqlite3.connect(os.path.join(copy, "run.db"))
+            con.execute(sql)
+            con.commit()
+            con.close()
+        return change
 
+    def overstated(copy):
+        marked("UPDATE merge_marks SET rows = rows + 1")(copy)
+
+    # A mark whose task has recorded effects since (its `done` behind the task's), or one of
+    # schema version 1 (no `done`), has its rows counted against today's effects: kept when
+    # they match, the file written again when they do not.
     cases = [("as it was", lambda copy: None, True), ("a byte changed", flip, False), ("cut short", cut, False),
-             ("removed", gone, False), ("a mark past the effects", overstated, False)]
+             ("removed", gone, False), ("a mark past the effects", overstated, False),
+             ("a mark of version 1", marked("UPDATE merge_marks SET done = NULL"), True),
+             ("a mark before later effects", marked("UPDATE merge_marks SET done = done - 1"), True),
+             ("a mark past the effects before later ones", marked("UPDATE merge_marks SET done = done - 1, rows = rows + 1"), False)]
     for how, damage, keeps in cases:
         copy = damaged(how, damage)
         call(["resume", "--db", "run.db", "--as-of", day], copy)
