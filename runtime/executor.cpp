@@ -369,6 +369,7 @@ class Executor {
     std::optional<TodaysMerge> merge = todays_merge(node, row);
     std::optional<std::future<Interrupted>> interrupted = check_interrupted(row, merge);
     Closing closing{v, std::make_unique<std::vector<Work>>(select_work(node, row, skipped, reached)), std::nullopt, false, 0, {}, std::nullopt};
+    closing.covering = std::move(covering_);
     const std::vector<Work>& work = *closing.work;
     // Its thread reads `work`: the closing holds both, and destroying it waits for the
     // thread first, on every way out of this function.
@@ -377,6 +378,12 @@ class Executor {
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
     auto started = std::chrono::steady_clock::now();
     for (std::size_t at = 0; at < work.size();) {
+      // The batch before, once its file is written, is closed between two chunks rather
+      // than after the last: a batch killed halfway leaves it done, not to do again.
+      if (pending_ && pending_->prepared && pending_->prepared->filled.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+        progress_.clear();
+        close_pending();
+      }
       std::size_t end = std::min(work.size(), at + static_cast<std::size_t>(knobs_.batch_size));
       sql::Transaction t(store_.db());
       std::span<const Work> chunk(work.data() + at, end - at);
@@ -407,7 +414,6 @@ class Executor {
       for (const Work& w : work) reached->add(w.account);
     }
     closing.complete = !skipped || !any_remaining(node, row, reached);
-    closing.covering = std::move(covering_);
     closing.open_found = open_found_;
     // The batch before, whose file had the time of this one's effects to be written, is
     // closed first (its line comes before this one's); this one, when a file is being
