@@ -123,6 +123,7 @@ class Executor {
     // marked as holding committed effects' lines is kept: a resumed batch goes on with it.
     outbox_.remove_unfinished(store_.marked_merges());
     rows_ = store_.tasks();
+    start_checks();
     {
       sql::Transaction t(store_.db());
       for (const std::string& key : promote_gates(store_, rows_)) std::cout << fmt::format("  waiting   {}: needs approval\n", key);
@@ -966,6 +967,8 @@ class Executor {
   // task has effects no file lists and today's file has a mark.
   std::optional<std::future<Interrupted>> check_interrupted(const TaskRow& row, const std::optional<TodaysMerge>& merge) {
     if (!merge || !merge->outside_files) return std::nullopt;
+    auto early = early_checks_.extract(row.id);
+    if (!early.empty() && early.mapped().done == row.done) return std::move(early.mapped().check);
     try {
       const std::string& name = merge->name;
       std::optional<Store::MergeMark> mark = store_.merge_mark(name);
@@ -989,6 +992,21 @@ class Executor {
       });
     } catch (const std::exception&) {
       return std::nullopt;  // the file is written afresh
+    }
+  }
+
+  // The check of each notice batch a killed run left unfinished today starts with the run,
+  // beside the steps before that batch (the second core is idle then), instead of when the
+  // batch begins. The batch takes it while the task has recorded no effect since.
+  struct EarlyCheck {
+    std::int64_t done;  // the task's effects when it started
+    std::future<Interrupted> check;
+  };
+  void start_checks() {
+    for (const TaskRow& row : rows_) {
+      if (row.state != TaskState::kRunning) continue;
+      const TaskNode& node = graph_.nodes().at(static_cast<std::size_t>(row.id - 1));
+      if (auto check = check_interrupted(row, todays_merge(node, row))) early_checks_.emplace(row.id, EarlyCheck{row.done, std::move(*check)});
     }
   }
 
@@ -1179,6 +1197,7 @@ class Executor {
   // recorded its effects, a task that depends on it is next, or the run ends: the file's
   // thread goes on beside that work instead of the run waiting for it.
   std::optional<Closing> pending_;
+  std::map<int, EarlyCheck> early_checks_;  // by task id
   bool pending_ok_ = true;  // false once closing a pending batch failed for good
   long effects_ = 0;
   Progress progress_;
