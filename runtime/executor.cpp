@@ -1074,7 +1074,10 @@ class Executor {
       if (!prepared) return false;
       std::optional<Filled> filled;
       try {
-        if (prepared->name == name) filled.emplace(prepared->filled.get());
+        if (prepared->name == name) {
+          if (prepared->filled.wait_for(std::chrono::seconds(0)) != std::future_status::ready) store_.checkpoint_while_waiting();
+          filled.emplace(prepared->filled.get());
+        }
       } catch (const std::exception&) {
       }
       prepared.reset();  // dropped, unless it is taken here

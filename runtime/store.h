@@ -181,6 +181,10 @@ class Store {
   void record_outbox(const std::string& name, std::optional<int> task, std::int64_t rows, std::int64_t bytes,
                      const std::string& sha256);
   void set_merge_mark(const std::string& name, int task, const MergeMark& mark);
+  // Copies what the WAL holds that no reader still needs into the database (a passive
+  // checkpoint, outside any transaction), while waiting for something else; a failure is
+  // left to the next commit's checkpoint. Returns the WAL's pages copied so far.
+  int checkpoint_while_waiting();
   // How many rows the outbox file was written with, if it was.
   std::optional<std::int64_t> outbox_rows(const std::string& name);
   // The rows of every outbox file a task has written.

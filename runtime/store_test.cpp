@@ -300,6 +300,31 @@ TEST_F(StoreTest, ARunOfVersionOneIsBroughtUpToVersionTwoWhenOpenedToChange) {
   EXPECT_EQ(store.merge_mark("notices/x.csv")->done, 5);
 }
 
+// A commit leaves the WAL to grow to 10,000 pages; the copy made while waiting for a file
+// empties it of what no reader needs.
+TEST_F(StoreTest, TheWalIsCopiedWhileWaiting) {
+  make_run();
+  Store store = Store::open(path_);
+  auto pragma = store.db().prepare("PRAGMA wal_autocheckpoint");
+  ASSERT_TRUE(pragma.step());
+  EXPECT_EQ(pragma.integer(0), 10000);
+  pragma.reset();
+  std::vector<Effect> effects;
+  for (std::int64_t a = 1; a <= 20000; ++a) effects.push_back({a, *parse_date("2027-03-01")});
+  {
+    sql::Transaction t(store.db());
+    store.add_effects(1, "notice", effects);
+    t.commit();
+  }
+  // The commit did not copy its pages (fewer than 10,000): the wait copies them all.
+  int copied = store.checkpoint_while_waiting();
+  EXPECT_GT(copied, 50);
+  int logged = 0, again = 0;
+  sqlite3_wal_checkpoint_v2(store.db().handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &logged, &again);
+  EXPECT_EQ(logged, copied);
+  EXPECT_EQ(again, copied) << "nothing was left to copy";
+}
+
 // Every daily run asks these for each post-enrollment notice. They must read switch_dates
 // (a few rows) and then accounts by id, never the phase's accounts with a probe each.
 TEST_F(StoreTest, OwnSwitchDatesAreReadFromTheirTableFirst) {
