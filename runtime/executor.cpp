@@ -368,7 +368,7 @@ class Executor {
     open_found_.reset();
     // A notice's mail merge an interrupted batch began today is checked while the accounts are chosen.
     std::optional<TodaysMerge> merge = todays_merge(node, row);
-    std::optional<std::future<Interrupted>> interrupted = check_interrupted(row, merge);
+    std::optional<Interrupted> interrupted = check_interrupted(row, merge);
     Closing closing{v, std::make_unique<std::vector<Work>>(select_work(node, row, skipped, reached)), std::nullopt, false, 0, {}, std::nullopt};
     closing.covering = std::move(covering_);
     const std::vector<Work>& work = *closing.work;
@@ -833,17 +833,14 @@ class Executor {
     }
   }
 
-  // Today's mail merge of a notice as a batch interrupted today left it: the effects it had
-  // recorded today and, when its FILE.tmp has a mark, that file reopened after the marked
-  // rows. The rows are kept when they are exactly those of the effects recorded up to the
-  // mark's account and FILE.tmp still begins with their bytes (Outbox::reopen checks them).
+  // Today's mail merge of a notice as a batch interrupted today left it: its mark, and its
+  // FILE.tmp reopened after the marked rows, on another thread (see check_interrupted). The
+  // rows are kept when they are exactly those of the effects recorded up to the mark's
+  // account and FILE.tmp still begins with their bytes (Outbox::reopen checks them);
+  // otherwise the check gives no file.
   struct Interrupted {
-    // Today's effects recorded before this batch, in account order: those after `through`
-    // when the file is kept, else all of them.
-    std::vector<Work> recorded;
-    std::int64_t through = 0;        // the account of the last row kept
-    std::int64_t kept = 0;           // rows kept: the first `kept` of `recorded`
-    std::optional<OutboxWriter> file;
+    Store::MergeMark mark;
+    std::future<std::optional<OutboxWriter>> file;
   };
   // What a notice's prepared mail merge's thread needs.
   struct MergeJob {
@@ -854,7 +851,7 @@ class Executor {
     Date today;
     const std::vector<Work>* work;
     bool outside_files;                                   // the task has effects no file lists
-    std::optional<std::future<Interrupted>> interrupted;  // today's file as an interrupted batch left it
+    std::optional<Interrupted> interrupted;               // today's file as an interrupted batch left it
     std::optional<OutboxWriter> file;                     // the file, started afresh (when there is none)
     std::string key;
     int task;
@@ -889,7 +886,7 @@ class Executor {
   // file that cannot even be started here is left to the usual way, whose error comes
   // where it always has: after the effects are recorded.
   std::optional<Prepared> prepare_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped,
-                                       const std::optional<TodaysMerge>& merge, std::optional<std::future<Interrupted>>& interrupted) {
+                                       const std::optional<TodaysMerge>& merge, std::optional<Interrupted>& interrupted) {
     try {
       return start_file(node, row, work, skipped, merge, interrupted);
     } catch (const std::exception&) {
@@ -897,7 +894,7 @@ class Executor {
     }
   }
   std::optional<Prepared> start_file(const TaskNode& node, const TaskRow& row, const std::vector<Work>& work, bool skipped,
-                                     const std::optional<TodaysMerge>& merge, std::optional<std::future<Interrupted>>& interrupted) {
+                                     const std::optional<TodaysMerge>& merge, std::optional<Interrupted>& interrupted) {
     if (work.empty() || sqlite3_threadsafe() == 0) return std::nullopt;
     if (node.kind == NodeKind::kNotice) {
       if (!merge) return std::nullopt;
@@ -920,6 +917,14 @@ class Executor {
     return std::nullopt;
   }
 
+  // What a prepared mail merge tells the batch after each chunk: how far the file holds it.
+  static auto marks(MergeJob& job) {
+    return [&job](OutboxWriter& file, std::int64_t written, std::int64_t through) {
+      Written so_far = file.written_so_far();
+      job.progress->reached({written, through, so_far.bytes, so_far.sha256, std::nullopt});
+    };
+  }
+
   // The thread of a notice's prepared file: today's mail merge of `work`. When the task
   // has effects outside the files (a batch killed before its file was written, resumed
   // today), the file lists the effects recorded today too, joined with the work in account
@@ -928,44 +933,74 @@ class Executor {
   // books call for, and it is dropped.
   //
   // The rows an interrupted batch's file holds by its mark are kept (see check_interrupted)
-  // when none of this batch's accounts comes before them; the file goes on after them.
+  // when none of this batch's accounts comes before them; the file goes on after them
+  // (go_on).
   static Filled fill_todays_merge(MergeJob job) {
     const std::vector<Work>& work = *job.work;
     sql::Database read = sql::Database::open(job.db, true);
     sql::ReadTransaction snapshot(read);  // one snapshot for every range
-    std::vector<Work> recorded;
-    std::int64_t kept = 0;
-    std::optional<OutboxWriter> file = std::move(job.file);
     if (job.interrupted) {
-      Interrupted before = job.interrupted->get();
-      if (before.file && (work.empty() || work.front().account > before.through)) {
-        file.emplace(std::move(*before.file));
-        kept = before.kept;
-        recorded = std::move(before.recorded);
-      } else if (before.file) {
-        before.file.reset();  // (removes FILE.tmp, written afresh below)
-        recorded = recorded_today(read, job.task, job.today);
+      Interrupted& before = *job.interrupted;
+      if (work.empty() || work.front().account > before.mark.through) {
+        try {
+          return go_on(job, read, before);
+        } catch (const NotKept&) {
+        }
       } else {
-        recorded = std::move(before.recorded);
+        before.file.get();  // dropped (removing FILE.tmp) before the file is written afresh
       }
-    } else if (job.outside_files) {
-      recorded = recorded_today(read, job.task, job.today);
+      return fill_todays_lines(job, read, recorded_today(read, job.task, job.today), job.outbox.create(job.name));
     }
-    if (!file) file.emplace(job.outbox.create(job.name));
+    std::vector<Work> recorded = job.outside_files ? recorded_today(read, job.task, job.today) : std::vector<Work>{};
+    return fill_todays_lines(job, read, std::move(recorded), job.file ? std::move(*job.file) : job.outbox.create(job.name));
+  }
+
+  // The mail merge of today's effects recorded before this batch (`recorded`) and of its work,
+  // in account order, from its start.
+  static Filled fill_todays_lines(MergeJob& job, sql::Database& read, std::vector<Work> recorded, OutboxWriter file) {
+    std::vector<Work> joined = join(recorded, *job.work);
+    const std::vector<Work>& lines = recorded.empty() ? *job.work : joined;
+    MailMerge merge = mail_merge(*job.notice, job.today);
+    std::int64_t rows = fill_merge([&file](bool) { return &file; }, merge, job.chunk,
+                                   [&](const auto& add) { read_accounts(read, lines, job.key, add); }, marks(job));
+    file.sync();  // here, beside the effects, rather than in the batch's commit
+    return Filled{std::move(file), rows};
+  }
+
+  // An interrupted batch's file gone on with after its marked rows: the lines after them
+  // (today's effects recorded after the mark's account, and the work) are made while the
+  // check reads the marked bytes, and held until it ends. When it does not keep them
+  // (NotKept), the file is made again from its start.
+  struct NotKept {};
+  static Filled go_on(MergeJob& job, sql::Database& read, Interrupted& before) {
+    std::vector<Work> recorded = recorded_today(read, job.task, job.today, before.mark.through);
+    std::vector<Work> joined = join(recorded, *job.work);
+    const std::vector<Work>& lines = recorded.empty() ? *job.work : joined;
+    std::optional<OutboxWriter> file;
+    auto checked = [&](bool must) -> OutboxWriter* {
+      if (!file) {
+        if (!must && before.file.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return nullptr;
+        std::optional<OutboxWriter> kept = before.file.get();
+        if (!kept) throw NotKept{};
+        file.emplace(std::move(*kept));
+      }
+      return &*file;
+    };
+    MailMerge merge = mail_merge(*job.notice, job.today, before.mark.rows);
+    std::int64_t rows = fill_merge(checked, merge, job.chunk, [&](const auto& add) { read_accounts(read, lines, job.key, add); }, marks(job));
+    file->sync();
+    return Filled{std::move(*file), rows, before.mark.rows};
+  }
+
+  // Today's effects recorded before this batch joined with its work, each account once (the
+  // thread's snapshot may already hold some of this batch's effects); empty when none was.
+  static std::vector<Work> join(const std::vector<Work>& recorded, const std::vector<Work>& work) {
     std::vector<Work> joined;
     if (!recorded.empty()) {
       joined.reserve(recorded.size() + work.size());
       std::set_union(recorded.begin(), recorded.end(), work.begin(), work.end(), std::back_inserter(joined), by_account);
     }
-    const std::vector<Work>& lines = recorded.empty() ? work : joined;
-    MailMerge merge = mail_merge(*job.notice, job.today, kept);
-    std::int64_t rows = fill_merge(*file, merge, job.chunk, [&](const auto& add) { read_accounts(read, lines, job.key, add); },
-                                   [&](std::int64_t written, std::int64_t through) {
-                                     Written so_far = file->written_so_far();
-                                     job.progress->reached({written, through, so_far.bytes, so_far.sha256, std::nullopt});
-                                   });
-    file->sync();  // here, beside the effects, rather than in the batch's commit
-    return Filled{std::move(*file), rows, kept};
+    return joined;
   }
 
   // A task's effects recorded on `day` (of the accounts after `after`), in account order.
@@ -980,7 +1015,7 @@ class Executor {
 
   // Started (on the second core, while the batch chooses its accounts) when a notice's
   // task has effects no file lists and today's file has a mark.
-  std::optional<std::future<Interrupted>> check_interrupted(const TaskRow& row, const std::optional<TodaysMerge>& merge) {
+  std::optional<Interrupted> check_interrupted(const TaskRow& row, const std::optional<TodaysMerge>& merge) {
     if (!merge || !merge->outside_files) return std::nullopt;
     auto early = early_checks_.extract(row.id);
     if (!early.empty() && early.mapped().done == row.done) return std::move(early.mapped().check);
@@ -988,8 +1023,8 @@ class Executor {
       const std::string& name = merge->name;
       std::optional<Store::MergeMark> mark = store_.merge_mark(name);
       if (!mark || mark->rows <= 0) return std::nullopt;
-      return std::async(std::launch::async, [db = store_.path(), outbox = outbox_, name, mark = *mark, task = row.id, done = row.done,
-                                             today = as_of_]() mutable {
+      auto check = std::async(std::launch::async, [db = store_.path(), outbox = outbox_, name, mark = *mark, task = row.id, done = row.done,
+                                                   today = as_of_]() mutable -> std::optional<OutboxWriter> {
         sql::Database read = sql::Database::open(db, true);
         sql::ReadTransaction snapshot(read);
         // The mark's rows are today's effects up to its account when the task has recorded
@@ -1001,10 +1036,9 @@ class Executor {
           count.step();
           unchanged = count.integer(0) == mark.rows;
         }
-        std::optional<OutboxWriter> file = unchanged ? outbox.reopen(name, Written{mark.bytes, mark.sha256}) : std::nullopt;
-        if (!file) return Interrupted{recorded_today(read, task, today), mark.through, 0, std::nullopt};
-        return Interrupted{recorded_today(read, task, today, mark.through), mark.through, mark.rows, std::move(file)};
+        return unchanged ? outbox.reopen(name, Written{mark.bytes, mark.sha256}) : std::nullopt;
       });
+      return Interrupted{*mark, std::move(check)};
     } catch (const std::exception&) {
       return std::nullopt;  // the file is written afresh
     }
@@ -1015,7 +1049,7 @@ class Executor {
   // batch begins. The batch takes it while the task has recorded no effect since.
   struct EarlyCheck {
     std::int64_t done;  // the task's effects when it started
-    std::future<Interrupted> check;
+    Interrupted check;
   };
   void start_checks() {
     for (const TaskRow& row : rows_) {
@@ -1044,23 +1078,27 @@ class Executor {
   }
 
   // A mail merge's rows, from the rows `fill` reads (columns 0..6: account, customer_class,
-  // rate_schedule, city, county, read_cycle, id), written a chunk at a time; after each
-  // chunk, `drained(rows, through)` is told the merge's rows so far and the last one's
-  // account. Returns the merge's rows.
-  template <typename Fill, typename Drained>
-  static std::int64_t fill_merge(OutboxWriter& file, MailMerge& merge, std::size_t chunk, const Fill& fill, const Drained& drained) {
-    auto append = [&file](std::string_view text) { file.append(text); };
+  // rate_schedule, city, county, read_cycle, id), written a chunk at a time to the file
+  // `file(must)` gives; after each chunk, `drained(file, rows, through)` is told the merge's
+  // rows so far and the last one's account. `file(false)` may give none yet: the chunks
+  // wait, up to kHeldChunks of them, and then `file(true)` waits for it. Returns the
+  // merge's rows.
+  static constexpr std::size_t kHeldChunks = 16;
+  template <typename File, typename Fill, typename Drained>
+  static std::int64_t fill_merge(const File& file, MailMerge& merge, std::size_t chunk, const Fill& fill, const Drained& drained) {
     std::optional<std::int64_t> through;  // the last row's account, since the last chunk
-    auto drain = [&] {
-      merge.drain(append);
-      if (through) drained(merge.rows(), *std::exchange(through, std::nullopt));
+    auto drain = [&](bool must) {
+      OutboxWriter* out = file(must);
+      if (out == nullptr) return;
+      merge.drain([out](std::string_view text) { out->append(text); });
+      if (through) drained(*out, merge.rows(), *std::exchange(through, std::nullopt));
     };
     fill([&](const sql::Statement& s) {
       merge.add(s.view(0), static_cast<int>(s.integer(1)), s.view(2), s.view(3), s.view(4), static_cast<int>(s.integer(5)));
       through = s.integer(6);
-      if (merge.buffered() >= chunk) drain();
+      if (merge.buffered() >= chunk) drain(merge.buffered() >= kHeldChunks * chunk);
     });
-    drain();
+    drain(true);
     return merge.rows();
   }
 
@@ -1105,7 +1143,8 @@ class Executor {
       auto write_merge = [&](const std::string& name, Date send, const auto& fill) {
         OutboxWriter file = outbox_.create(name);
         MailMerge merge = mail_merge(notice, send);
-        std::int64_t rows = fill_merge(file, merge, static_cast<std::size_t>(knobs_.merge_chunk), fill, [](std::int64_t, std::int64_t) {});
+        std::int64_t rows = fill_merge([&file](bool) { return &file; }, merge, static_cast<std::size_t>(knobs_.merge_chunk), fill,
+                                       [](OutboxWriter&, std::int64_t, std::int64_t) {});
         files.push_back({name, rows, file.commit()});
       };
       // The books are checked, not assumed. The usual day: the files hold every earlier
