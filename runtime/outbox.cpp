@@ -159,7 +159,8 @@ OutboxWriter::OutboxWriter(std::string target, std::string temporary, int fd, Sh
 
 OutboxWriter::OutboxWriter(OutboxWriter&& other) noexcept
     : target_(std::move(other.target_)), temporary_(std::move(other.temporary_)), fd_(std::exchange(other.fd_, -1)),
-      buffer_(std::move(other.buffer_)), hash_(std::move(other.hash_)), bytes_(other.bytes_), synced_(other.synced_) {}
+      buffer_(std::move(other.buffer_)), hash_(std::move(other.hash_)), bytes_(other.bytes_), synced_(other.synced_),
+      written_back_(other.written_back_) {}
 
 OutboxWriter::~OutboxWriter() {
   if (fd_ < 0) return;
@@ -185,6 +186,13 @@ void OutboxWriter::put(std::string_view bytes) {
   hash_.update(bytes);
   write_all(fd_, bytes, temporary_);
   bytes_ += static_cast<std::int64_t>(bytes.size());
+  // A large file's bytes start for the disk as they are written, each kWriteBack at a time,
+  // so that sync() waits for the last of them only (sync_file_range does not wait, and
+  // makes nothing durable by itself: sync still flushes everything).
+  if (bytes_ - written_back_ >= kWriteBack) {
+    ::sync_file_range(fd_, written_back_, bytes_ - written_back_, SYNC_FILE_RANGE_WRITE);
+    written_back_ = bytes_;
+  }
 }
 
 Written OutboxWriter::written_so_far() {
