@@ -1017,8 +1017,11 @@ class Executor {
   // task has effects no file lists and today's file has a mark.
   std::optional<Interrupted> check_interrupted(const TaskRow& row, const std::optional<TodaysMerge>& merge) {
     if (!merge || !merge->outside_files) return std::nullopt;
-    auto early = early_checks_.extract(row.id);
-    if (!early.empty() && early.mapped().done == row.done) return std::move(early.mapped().check);
+    {
+      auto early = early_checks_.extract(row.id);
+      if (!early.empty() && early.mapped().done == row.done) return std::move(early.mapped().check);
+    }  // (one started before the task recorded more is dropped here, before the file is checked
+       // again: its thread is waited for, and the FILE.tmp it reopened is removed)
     try {
       const std::string& name = merge->name;
       std::optional<Store::MergeMark> mark = store_.merge_mark(name);
