@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <ranges>
 
 #include "runtime/exit_codes.h"
 
@@ -243,7 +242,7 @@ void Store::rebuild_derived_tables() {
   std::vector<std::int64_t> accounts;
   std::optional<int> task;
   auto flush = [&] {
-    if (task) mark_reached(*task, accounts);
+    if (task) mark_reached(*task, accounts, [](std::int64_t account) { return account; });
     accounts.clear();
   };
   while (s.step()) {
@@ -512,13 +511,13 @@ void Store::add_effects(int task, const char* kind, std::span<const Effect> effe
     insert_effects_->run();
   }
   for (const Effect& e : effects.subspan(whole)) insert_effect(task, e.account, kind, e.on);
-  mark_reached(task, effects | std::views::transform(&Effect::account));
+  mark_reached(task, effects, [](const Effect& e) { return e.account; });
 }
 
 // Sets the accounts' bits in the task's blocks of the reached table: a block is read, its
 // bits set for the accounts in it, and written back when the next account is in another.
-template <typename Accounts>
-void Store::mark_reached(int task, const Accounts& accounts) {
+template <typename Items, typename AccountOf>
+void Store::mark_reached(int task, const Items& items, const AccountOf& account_of) {
   constexpr std::int64_t per_block = 8 * kReachedBlockBytes;
   if (!read_reached_) {
     read_reached_.emplace(db_.prepare("SELECT bits FROM reached WHERE task = ? AND block = ?"));
@@ -529,7 +528,8 @@ void Store::mark_reached(int task, const Accounts& accounts) {
   auto write = [&] {
     if (block) write_reached_->bind(1, task).bind(2, *block).bind_blob(3, bits).run();
   };
-  for (std::int64_t account : accounts) {
+  for (const auto& item : items) {
+    std::int64_t account = account_of(item);
     if (account < 0) continue;  // (ids are positive)
     std::int64_t b = account / per_block;
     if (block != b) {

@@ -194,8 +194,8 @@ class Store {
   Store(std::string path, sql::Database db) : path_(std::move(path)), db_(std::move(db)) {}
   void configure();
   void insert_effect(int task, std::int64_t account, const char* kind, Date on);
-  template <typename Accounts>
-  void mark_reached(int task, const Accounts& accounts);
+  template <typename Items, typename AccountOf>
+  void mark_reached(int task, const Items& items, const AccountOf& account_of);
   void rebuild_derived_tables();
 
   std::string path_;
