@@ -42,6 +42,7 @@ using namespace exit_code;
 RunKnobs RunKnobs::from_environment() {
   RunKnobs knobs;
   if (const char* crash = std::getenv("CCAFLOW_CRASH_AFTER_EFFECTS")) knobs.crash_after_effects = std::atol(crash);
+  if (const char* crash = std::getenv("CCAFLOW_CRASH_BEFORE_CLOSE")) knobs.crash_before_close = std::string_view(crash) == "1";
   if (const char* batch = std::getenv("CCAFLOW_BATCH_SIZE")) knobs.batch_size = std::max(1L, std::atol(batch));
   if (const char* chunk = std::getenv("CCAFLOW_MERGE_CHUNK")) knobs.merge_chunk = std::max(1L, std::atol(chunk));
   return knobs;
@@ -375,6 +376,10 @@ class Executor {
     // Its thread reads `work`: the closing holds both, and destroying it waits for the
     // thread first, on every way out of this function.
     std::optional<Prepared>& prepared = closing.prepared = prepare_file(node, row, work, skipped, merge, interrupted);
+    // A check the prepared file did not take (no work today: the file is written the usual
+    // way when the batch closes) is waited for now, and the FILE.tmp it reopened removed:
+    // never two writers on one FILE.tmp.
+    interrupted.reset();
     const char* kind = effect_kind(node);
     std::int64_t total = row.done + static_cast<std::int64_t>(work.size());
     auto started = std::chrono::steady_clock::now();
@@ -414,6 +419,7 @@ class Executor {
     if (reached) {
       for (const Work& w : work) reached->add(w.account);
     }
+    open_found_.reset();  // (a batch retried while closing the one before, between chunks, may have set it)
     closing.complete = !skipped || !any_remaining(node, row, reached);
     closing.open_found = open_found_;
     // The batch before, whose file had the time of this one's effects to be written, is
@@ -791,11 +797,21 @@ class Executor {
     while (pending_) {
       Closing closing = std::move(*pending_);
       pending_.reset();
-      pending_ok_ &= attempt(closing.v, [&] { close_batch(closing); });
+      pending_ok_ &= attempt(closing.v, [&] {
+        try {
+          close_batch(closing);
+        } catch (...) {
+          closing.prepared.reset();  // its thread waited for and its FILE.tmp removed before the batch is retried
+          throw;
+        }
+      });
     }
   }
 
   void close_batch(Closing& closing) {
+    if (knobs_.crash_before_close && closing.prepared && closing.prepared->progress && store_.merge_mark(closing.prepared->name)) {
+      ::kill(::getpid(), SIGKILL);  // (test knob)
+    }
     TaskRow& row = rows_[static_cast<std::size_t>(closing.v)];
     const TaskNode& node = graph_.nodes()[static_cast<std::size_t>(closing.v)];
     const char* kind = effect_kind(node);
@@ -1016,12 +1032,12 @@ class Executor {
   // Started (on the second core, while the batch chooses its accounts) when a notice's
   // task has effects no file lists and today's file has a mark.
   std::optional<Interrupted> check_interrupted(const TaskRow& row, const std::optional<TodaysMerge>& merge) {
-    if (!merge || !merge->outside_files) return std::nullopt;
     {
       auto early = early_checks_.extract(row.id);
-      if (!early.empty() && early.mapped().done == row.done) return std::move(early.mapped().check);
-    }  // (one started before the task recorded more is dropped here, before the file is checked
-       // again: its thread is waited for, and the FILE.tmp it reopened is removed)
+      if (!early.empty() && merge && merge->outside_files && early.mapped().done == row.done) return std::move(early.mapped().check);
+    }  // (one no longer wanted is dropped here, before anything else touches the file: its
+       // thread is waited for, and the FILE.tmp it reopened is removed)
+    if (!merge || !merge->outside_files) return std::nullopt;
     try {
       const std::string& name = merge->name;
       std::optional<Store::MergeMark> mark = store_.merge_mark(name);
@@ -1090,16 +1106,21 @@ class Executor {
   template <typename File, typename Fill, typename Drained>
   static std::int64_t fill_merge(const File& file, MailMerge& merge, std::size_t chunk, const Fill& fill, const Drained& drained) {
     std::optional<std::int64_t> through;  // the last row's account, since the last chunk
+    std::size_t due = chunk;              // the buffer's size at which to try to drain it next
     auto drain = [&](bool must) {
       OutboxWriter* out = file(must);
-      if (out == nullptr) return;
+      if (out == nullptr) {
+        due += chunk;  // asked again a chunk later
+        return;
+      }
       merge.drain([out](std::string_view text) { out->append(text); });
+      due = chunk;
       if (through) drained(*out, merge.rows(), *std::exchange(through, std::nullopt));
     };
     fill([&](const sql::Statement& s) {
       merge.add(s.view(0), static_cast<int>(s.integer(1)), s.view(2), s.view(3), s.view(4), static_cast<int>(s.integer(5)));
       through = s.integer(6);
-      if (merge.buffered() >= chunk) drain(merge.buffered() >= kHeldChunks * chunk);
+      if (merge.buffered() >= due) drain(merge.buffered() >= kHeldChunks * chunk);
     });
     drain(true);
     return merge.rows();

@@ -29,10 +29,13 @@ int resume_workflow(const RunRequest& request);
 int approve_gate(const std::string& db, const std::string& task, const std::string& by, const std::string& note);
 
 // Test knobs, read from the environment: CCAFLOW_CRASH_AFTER_EFFECTS=N kills the process
-// (SIGKILL, no cleanup) once it has recorded N effects; CCAFLOW_BATCH_SIZE=N commits every
-// N effects (default 10,000: a kill loses at most that much work).
+// (SIGKILL, no cleanup) once it has recorded N effects; CCAFLOW_CRASH_BEFORE_CLOSE=1 kills
+// it when it comes to close the first batch whose mail merge, filled beside it, has a mark
+// (every effect committed, the file not yet taken); CCAFLOW_BATCH_SIZE=N commits every N effects
+// (default 10,000: a kill loses at most that much work).
 struct RunKnobs {
   long crash_after_effects = 0;
+  bool crash_before_close = false;
   long batch_size = 10000;
   long merge_chunk = 1 << 20;  // a mail merge's bytes written (and marked) at a time
   static RunKnobs from_environment();

@@ -153,7 +153,8 @@ OutboxWriter::OutboxWriter(std::string target, std::string temporary)
 }
 
 OutboxWriter::OutboxWriter(std::string target, std::string temporary, int fd, Sha256 hash, std::int64_t bytes)
-    : target_(std::move(target)), temporary_(std::move(temporary)), fd_(fd), hash_(std::move(hash)), bytes_(bytes) {
+    : target_(std::move(target)), temporary_(std::move(temporary)), fd_(fd), hash_(std::move(hash)), bytes_(bytes),
+      written_back_(bytes) {
   buffer_.reserve(kWriteChunk);
 }
 

@@ -27,7 +27,8 @@ check = Checks()
 
 
 def call(args, cwd, crash=None, expect=(0,)):
-    e = dict(env, **({"CCAFLOW_CRASH_AFTER_EFFECTS": str(crash)} if crash else {}))
+    knob = {"CCAFLOW_CRASH_BEFORE_CLOSE": "1"} if crash == "close" else {"CCAFLOW_CRASH_AFTER_EFFECTS": str(crash)}
+    e = dict(env, **(knob if crash else {}))
     p = subprocess.run([ccaflow] + args, cwd=cwd, env=e, capture_output=True, text=True)
     if p.returncode not in expect:
         sys.exit(f"FAIL: {' '.join(args)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
@@ -139,6 +140,28 @@ try:
         play(copy, [d for d in dates if d > day])
         differ = differences(want, snapshot(copy))
         check(not differ, f"{how}: the run ends identical to the undisturbed one ({differ})")
+
+    # Killed after a notice batch's last commit, before it was closed: the resumed batch has
+    # no work, so its file is written the usual way (from the recorded effects) once the
+    # check of the marked file, which nothing takes, has ended and removed FILE.tmp.
+    folder = os.path.join(work, "before_close")
+    os.mkdir(folder)
+    for name in ("small.flow", "customers.csv"):
+        shutil.copy(os.path.join(data, name), folder)
+    day = play(folder, dates, crash="close")
+    check(day is not None, "a run was killed before closing a batch with a mail merge")
+    if day:
+        marks = query(folder, "SELECT name, rows FROM merge_marks")
+        print(f"killed before closing on {day}; marks {marks}")
+        check(marks and os.path.exists(os.path.join(folder, "run.db.outbox", marks[0][0] + ".tmp")),
+              "before close: the batch's marked file is left unfinished")
+        call(["resume", "--db", "run.db", "--as-of", day], folder)
+        check(query(folder, "SELECT count(*) FROM merge_marks") == [(0,)], "before close: the mark is gone with the file")
+        left = [n for _, _, names in os.walk(os.path.join(folder, "run.db.outbox")) for n in names if n.endswith(".tmp")]
+        check(not left, f"before close: no unfinished file is left ({left})")
+        play(folder, [d for d in dates if d > day])
+        differ = differences(want, snapshot(folder))
+        check(not differ, f"before close: the run ends identical to the undisturbed one ({differ})")
     sys.exit(check.report())
 finally:
     shutil.rmtree(work, ignore_errors=True)
