@@ -63,6 +63,7 @@ def snapshot(folder, db="run.db"):
                                  "ORDER BY id").fetchall(),
         "outbox records": con.execute("SELECT name, bytes, sha256 FROM outbox ORDER BY name").fetchall(),
     }
+    check_reached(con, state["effects"])
     con.close()
     files = {}
     root = os.path.join(folder, db + ".outbox")
@@ -73,6 +74,22 @@ def snapshot(folder, db="run.db"):
                 files[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
     state["outbox files"] = files
     return state
+
+
+def check_reached(con, effects):
+    """The reached bits (schema version 2) must be exactly the effects' (task, account) pairs."""
+    if not con.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'reached'").fetchone()[0]:
+        return
+    bits = set()
+    for task, block, blob in con.execute("SELECT task, block, bits FROM reached"):
+        for j, byte in enumerate(blob):
+            for k in range(8):
+                if byte >> k & 1:
+                    bits.add((task, (block * len(blob) + j) * 8 + k))
+    pairs = {(task, account) for task, account, _, _ in effects}
+    if bits != pairs:
+        raise AssertionError(f"the reached bits are not the effects: only bits {sorted(bits - pairs)[:5]}, "
+                             f"only effects {sorted(pairs - bits)[:5]}")
 
 
 def differences(want, got):
