@@ -968,19 +968,33 @@ class Executor {
       return fill_todays_lines(job, read, recorded_today(read, job.task, job.today), job.outbox.create(job.name));
     }
     std::vector<Work> recorded = job.outside_files ? recorded_today(read, job.task, job.today) : std::vector<Work>{};
-    return fill_todays_lines(job, read, std::move(recorded), job.file ? std::move(*job.file) : job.outbox.create(job.name));
+    return fill_todays_lines(job, read, recorded, job.file ? std::move(*job.file) : job.outbox.create(job.name));
   }
 
   // The mail merge of today's effects recorded before this batch (`recorded`) and of its work,
   // in account order, from its start.
-  static Filled fill_todays_lines(MergeJob& job, sql::Database& read, std::vector<Work> recorded, OutboxWriter file) {
-    std::vector<Work> joined = join(recorded, *job.work);
-    const std::vector<Work>& lines = recorded.empty() ? *job.work : joined;
-    MailMerge merge = mail_merge(*job.notice, job.today);
-    std::int64_t rows = fill_merge([&file](bool) { return &file; }, merge, job.chunk,
-                                   [&](const auto& add) { read_accounts(read, lines, job.key, add); }, marks(job));
+  static Filled fill_todays_lines(MergeJob& job, sql::Database& read, const std::vector<Work>& recorded, OutboxWriter file) {
+    std::int64_t rows = fill_lines(job, read, recorded, 0, [&file](bool) { return &file; });
     file.sync();  // here, beside the effects, rather than in the batch's commit
     return Filled{std::move(file), rows};
+  }
+
+  // The lines of today's effects recorded before this batch (`recorded`, each account once
+  // with the work: the thread's snapshot may already hold some of this batch's effects) and
+  // of its work, in account order, after the file's first `after` rows, to the file
+  // `file(must)` gives (see fill_merge). Returns the file's rows.
+  template <typename File>
+  static std::int64_t fill_lines(MergeJob& job, sql::Database& read, const std::vector<Work>& recorded, std::int64_t after,
+                                 const File& file) {
+    const std::vector<Work>& work = *job.work;
+    std::vector<Work> joined;
+    if (!recorded.empty()) {
+      joined.reserve(recorded.size() + work.size());
+      std::set_union(recorded.begin(), recorded.end(), work.begin(), work.end(), std::back_inserter(joined), by_account);
+    }
+    const std::vector<Work>& lines = recorded.empty() ? work : joined;
+    MailMerge merge = mail_merge(*job.notice, job.today, after);
+    return fill_merge(file, merge, job.chunk, [&](const auto& add) { read_accounts(read, lines, job.key, add); }, marks(job));
   }
 
   // An interrupted batch's file gone on with after its marked rows: the lines after them
@@ -989,9 +1003,6 @@ class Executor {
   // (NotKept), the file is made again from its start.
   struct NotKept {};
   static Filled go_on(MergeJob& job, sql::Database& read, Interrupted& before) {
-    std::vector<Work> recorded = recorded_today(read, job.task, job.today, before.mark.through);
-    std::vector<Work> joined = join(recorded, *job.work);
-    const std::vector<Work>& lines = recorded.empty() ? *job.work : joined;
     std::optional<OutboxWriter> file;
     auto checked = [&](bool must) -> OutboxWriter* {
       if (!file) {
@@ -1002,21 +1013,9 @@ class Executor {
       }
       return &*file;
     };
-    MailMerge merge = mail_merge(*job.notice, job.today, before.mark.rows);
-    std::int64_t rows = fill_merge(checked, merge, job.chunk, [&](const auto& add) { read_accounts(read, lines, job.key, add); }, marks(job));
+    std::int64_t rows = fill_lines(job, read, recorded_today(read, job.task, job.today, before.mark.through), before.mark.rows, checked);
     file->sync();
     return Filled{std::move(*file), rows, before.mark.rows};
-  }
-
-  // Today's effects recorded before this batch joined with its work, each account once (the
-  // thread's snapshot may already hold some of this batch's effects); empty when none was.
-  static std::vector<Work> join(const std::vector<Work>& recorded, const std::vector<Work>& work) {
-    std::vector<Work> joined;
-    if (!recorded.empty()) {
-      joined.reserve(recorded.size() + work.size());
-      std::set_union(recorded.begin(), recorded.end(), work.begin(), work.end(), std::back_inserter(joined), by_account);
-    }
-    return joined;
   }
 
   // A task's effects recorded on `day` (of the accounts after `after`), in account order.
