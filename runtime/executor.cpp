@@ -936,8 +936,8 @@ class Executor {
   // What a prepared mail merge tells the batch after each chunk: how far the file holds it.
   static auto marks(MergeJob& job) {
     return [&job](OutboxWriter& file, std::int64_t written, std::int64_t through) {
-      Written so_far = file.written_so_far();
-      job.progress->reached({written, through, so_far.bytes, so_far.sha256, std::nullopt});
+      WrittenSoFar so_far = file.written_so_far();
+      job.progress->reached({written, through, so_far.bytes, so_far.sha256, so_far.sha256_state, so_far.xxh3, std::nullopt});
     };
   }
 
@@ -1054,7 +1054,7 @@ class Executor {
           count.step();
           unchanged = count.integer(0) == mark.rows;
         }
-        return unchanged ? outbox.reopen(name, Written{mark.bytes, mark.sha256}) : std::nullopt;
+        return unchanged ? outbox.reopen(name, WrittenSoFar{mark.bytes, mark.sha256, mark.sha256_state, mark.xxh3}) : std::nullopt;
       });
       return Interrupted{*mark, std::move(check)};
     } catch (const std::exception&) {

@@ -1,7 +1,14 @@
 #include "runtime/hash.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+// The SHA-256 state is taken and restored through OpenSSL's SHA256_CTX, whose functions
+// OpenSSL 3 deprecates in favour of EVP; EVP has no way to hand over a state, and the
+// functions are the same code (SHA extensions where the processor has them).
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <fmt/format.h>
 
 #include <fstream>
 #include <stdexcept>
@@ -11,60 +18,98 @@ namespace ccaflow {
 
 namespace {
 
-// The digest's implementation, fetched once per process. A fingerprint needs nothing from
-// the system's OpenSSL configuration, and reading it (and fetching SHA-256 again for every
-// hash) cost each ccaflow process about 0.7 ms.
-const EVP_MD* sha256_algorithm() {
-  static const EVP_MD* const algorithm = [] {
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
-    return EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  }();
-  return algorithm;
-}
+const char* const kHex = "0123456789abcdef";
 
-}  // namespace
-
-Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
-  const EVP_MD* algorithm = sha256_algorithm();
-  if (context_ == nullptr || algorithm == nullptr ||
-      EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), algorithm, nullptr) != 1) {
-    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_));  // (a constructor that throws has no destructor run)
-    throw std::runtime_error("SHA-256 is not available");
-  }
-}
-
-Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }
-
-void Sha256::update(std::string_view data) {
-  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), data.data(), data.size());
-}
-
-std::string Sha256::hex() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(context_), digest, &length);
-  static const char* const kHex = "0123456789abcdef";
+std::string hex_of(const unsigned char* bytes, std::size_t size) {
   std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
+  out.reserve(2 * size);
+  for (std::size_t i = 0; i < size; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 15];
   }
   return out;
 }
 
-std::string Sha256::hex_so_far() const {
-  Sha256 copy;
-  if (EVP_MD_CTX_copy_ex(static_cast<EVP_MD_CTX*>(copy.context_), static_cast<const EVP_MD_CTX*>(context_)) != 1) {
-    throw std::runtime_error("cannot copy a SHA-256 state");
-  }
-  return copy.hex();
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
 }
+
+}  // namespace
+
+struct Sha256::Context {
+  SHA256_CTX c;
+};
+
+Sha256::Sha256() : context_(std::make_unique<Context>()) { SHA256_Init(&context_->c); }
+Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256&&) noexcept = default;
+Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+
+std::optional<Sha256> Sha256::resumed(std::string_view state, std::int64_t bytes) {
+  constexpr std::size_t kWords = sizeof(SHA256_CTX::h) / sizeof(SHA256_CTX::h[0]);
+  if (state.size() != 8 * kWords || bytes < 0 || bytes % kBlock != 0) return std::nullopt;
+  Sha256 hash;
+  for (std::size_t w = 0; w < kWords; ++w) {
+    SHA_LONG word = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+      int digit = hex_digit(state[8 * w + i]);
+      if (digit < 0) return std::nullopt;
+      word = (word << 4) | static_cast<SHA_LONG>(digit);
+    }
+    hash.context_->c.h[w] = word;
+  }
+  auto bits = static_cast<std::uint64_t>(bytes) * 8;
+  hash.context_->c.Nl = static_cast<SHA_LONG>(bits & 0xffffffffu);
+  hash.context_->c.Nh = static_cast<SHA_LONG>(bits >> 32);
+  return hash;
+}
+
+void Sha256::update(std::string_view data) { SHA256_Update(&context_->c, data.data(), data.size()); }
+
+std::string Sha256::hex() {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256_Final(digest, &context_->c);
+  return hex_of(digest, sizeof digest);
+}
+
+std::string Sha256::hex_so_far() const {
+  SHA256_CTX copy = context_->c;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256_Final(digest, &copy);
+  return hex_of(digest, sizeof digest);
+}
+
+std::string Sha256::state() const {
+  std::string out;
+  for (SHA_LONG word : context_->c.h) out += fmt::format("{:08x}", static_cast<std::uint32_t>(word));
+  return out;
+}
+
+struct Xxh3::State {
+  XXH3_state_t s;
+};
+
+Xxh3::Xxh3() : state_(std::make_unique<State>()) {
+  XXH3_INITSTATE(&state_->s);
+  XXH3_64bits_reset(&state_->s);
+}
+Xxh3::~Xxh3() = default;
+Xxh3::Xxh3(Xxh3&&) noexcept = default;
+Xxh3& Xxh3::operator=(Xxh3&&) noexcept = default;
+
+void Xxh3::update(std::string_view data) { XXH3_64bits_update(&state_->s, data.data(), data.size()); }
+
+std::string Xxh3::hex_so_far() const { return fmt::format("{:016x}", XXH3_64bits_digest(&state_->s)); }
 
 std::string sha256_hex(std::string_view data) {
   Sha256 h;
   h.update(data);
   return h.hex();
 }
+
+std::string xxh3_hex(std::string_view data) { return fmt::format("{:016x}", XXH3_64bits(data.data(), data.size())); }
 
 std::optional<std::string> sha256_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -100,10 +100,21 @@ Written Outbox::write(const std::string& relative, std::string_view bytes) {
   return file.commit();
 }
 
-std::optional<OutboxWriter> Outbox::reopen(const std::string& relative, const Written& kept) {
+std::optional<OutboxWriter> Outbox::reopen(const std::string& relative, const WrittenSoFar& kept) {
   fs::path target = fs::path(root_) / relative;
   fs::path temporary = target;
   temporary += ".tmp";
+  // The digest goes on from the state after the kept bytes' whole blocks, which leaves
+  // only the bytes after them to hash; a mark without that state hashes them all.
+  std::int64_t blocks = 0;
+  std::optional<Sha256> hash;
+  if (!kept.xxh3.empty()) {
+    blocks = kept.bytes - kept.bytes % Sha256::kBlock;
+    hash = Sha256::resumed(kept.sha256_state, blocks);
+    if (!hash) return std::nullopt;
+  } else {
+    hash.emplace();
+  }
   int fd = ::open(temporary.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   auto unusable = [fd] {
@@ -112,21 +123,22 @@ std::optional<OutboxWriter> Outbox::reopen(const std::string& relative, const Wr
   };
   struct stat info {};
   if (::fstat(fd, &info) != 0 || info.st_size < kept.bytes || kept.bytes < 0) return unusable();
-  // The bytes kept are read once: their hash goes on as the start of the whole file's.
-  Sha256 hash;
+  // The bytes kept are read once: their XXH3 checks them, and goes on as the file's own.
+  Xxh3 check;
   std::string buffer(kWriteChunk, '\0');
   for (std::int64_t at = 0; at < kept.bytes;) {
     auto want = static_cast<std::size_t>(std::min<std::int64_t>(kept.bytes - at, static_cast<std::int64_t>(buffer.size())));
     ssize_t n = ::read(fd, buffer.data(), want);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return unusable();
-    hash.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    std::string_view piece(buffer.data(), static_cast<std::size_t>(n));
+    check.update(piece);
+    if (at + n > blocks) hash->update(piece.substr(static_cast<std::size_t>(std::max<std::int64_t>(blocks - at, 0))));
     at += n;
   }
-  if (hash.hex_so_far() != kept.sha256 || ::ftruncate(fd, kept.bytes) != 0 || ::lseek(fd, kept.bytes, SEEK_SET) != kept.bytes) {
-    return unusable();
-  }
-  return OutboxWriter(target.string(), temporary.string(), fd, std::move(hash), kept.bytes);
+  bool same = (kept.xxh3.empty() || check.hex_so_far() == kept.xxh3) && hash->hex_so_far() == kept.sha256;
+  if (!same || ::ftruncate(fd, kept.bytes) != 0 || ::lseek(fd, kept.bytes, SEEK_SET) != kept.bytes) return unusable();
+  return OutboxWriter(target.string(), temporary.string(), fd, std::move(*hash), std::move(check), kept.bytes);
 }
 
 int Outbox::remove_unfinished(const std::vector<std::string>& keep) {
@@ -152,15 +164,15 @@ OutboxWriter::OutboxWriter(std::string target, std::string temporary)
   if (fd_ < 0) fail("cannot create", temporary_);
 }
 
-OutboxWriter::OutboxWriter(std::string target, std::string temporary, int fd, Sha256 hash, std::int64_t bytes)
-    : target_(std::move(target)), temporary_(std::move(temporary)), fd_(fd), hash_(std::move(hash)), bytes_(bytes),
+OutboxWriter::OutboxWriter(std::string target, std::string temporary, int fd, Sha256 hash, Xxh3 check, std::int64_t bytes)
+    : target_(std::move(target)), temporary_(std::move(temporary)), fd_(fd), hash_(std::move(hash)), check_(std::move(check)), bytes_(bytes),
       written_back_(bytes) {
   buffer_.reserve(kWriteChunk);
 }
 
 OutboxWriter::OutboxWriter(OutboxWriter&& other) noexcept
     : target_(std::move(other.target_)), temporary_(std::move(other.temporary_)), fd_(std::exchange(other.fd_, -1)),
-      buffer_(std::move(other.buffer_)), hash_(std::move(other.hash_)), bytes_(other.bytes_), synced_(other.synced_),
+      buffer_(std::move(other.buffer_)), hash_(std::move(other.hash_)), check_(std::move(other.check_)), bytes_(other.bytes_), synced_(other.synced_),
       written_back_(other.written_back_) {}
 
 OutboxWriter::~OutboxWriter() {
@@ -185,6 +197,7 @@ void OutboxWriter::flush() {
 
 void OutboxWriter::put(std::string_view bytes) {
   hash_.update(bytes);
+  check_.update(bytes);
   write_all(fd_, bytes, temporary_);
   bytes_ += static_cast<std::int64_t>(bytes.size());
   // A large file's bytes start for the disk as they are written, each kWriteBack at a time,
@@ -196,9 +209,9 @@ void OutboxWriter::put(std::string_view bytes) {
   }
 }
 
-Written OutboxWriter::written_so_far() {
+WrittenSoFar OutboxWriter::written_so_far() {
   flush();
-  return Written{bytes_, hash_.hex_so_far()};
+  return WrittenSoFar{bytes_, hash_.hex_so_far(), hash_.state(), check_.hex_so_far()};
 }
 
 void OutboxWriter::sync() {

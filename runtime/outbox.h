@@ -22,6 +22,18 @@ struct Written {
   std::string sha256;
 };
 
+// What FILE.tmp holds so far, for a later process to go on after it (Outbox::reopen): its
+// size and SHA-256, and what checks its bytes again faster than their SHA-256 can: their
+// XXH3-64, and the SHA-256's state after their whole 64-byte blocks, from which the digest
+// goes on without reading those blocks. Both are empty for a mark of schema version 2 or
+// older, whose bytes are checked against their SHA-256.
+struct WrittenSoFar {
+  std::int64_t bytes = 0;
+  std::string sha256;
+  std::string sha256_state;
+  std::string xxh3;
+};
+
 // One outbox file being written a piece at a time, so a file of millions of lines never
 // sits whole in memory: the pieces go to FILE.tmp as they come, are counted and hashed, and
 // `commit` flushes it to disk and renames it into place. Destroyed uncommitted (a failure,
@@ -35,7 +47,7 @@ class OutboxWriter {
   Written commit();                     // throws on failure
   // What FILE.tmp holds so far: everything appended is written to it first (not yet
   // flushed to disk), so a killed process leaves exactly these bytes behind.
-  Written written_so_far();
+  WrittenSoFar written_so_far();
   // Flushes FILE.tmp to disk now, so that `commit` has only to rename it (unless more is
   // appended): a file filled on another thread is made durable there, while the batch
   // records its effects.
@@ -44,7 +56,7 @@ class OutboxWriter {
  private:
   friend class Outbox;
   OutboxWriter(std::string target, std::string temporary);
-  OutboxWriter(std::string target, std::string temporary, int fd, Sha256 hash, std::int64_t bytes);  // (reopen)
+  OutboxWriter(std::string target, std::string temporary, int fd, Sha256 hash, Xxh3 check, std::int64_t bytes);  // (reopen)
   void flush();
   void put(std::string_view bytes);
 
@@ -52,6 +64,7 @@ class OutboxWriter {
   int fd_;
   std::string buffer_;
   Sha256 hash_;
+  Xxh3 check_;
   std::int64_t bytes_ = 0;
   std::int64_t synced_ = -1;  // bytes_ when FILE.tmp was last flushed to disk
   std::int64_t written_back_ = 0;  // the bytes whose writing to disk has been started
@@ -67,9 +80,10 @@ class Outbox {
   // Writes `relative` with `bytes`, atomically; throws on failure.
   Written write(const std::string& relative, std::string_view bytes);
   // Goes on writing the `relative` a killed process left unfinished, after its first
-  // `kept.bytes` bytes, if FILE.tmp still begins with them (their SHA-256 is `kept.sha256`);
-  // what followed them is cut off. Nullopt, FILE.tmp left as it is, when it does not.
-  std::optional<OutboxWriter> reopen(const std::string& relative, const Written& kept);
+  // `kept.bytes` bytes, if FILE.tmp still begins with them (checked by their XXH3-64 and the
+  // SHA-256 gone on from its state, or, without those, by their SHA-256); what followed
+  // them is cut off. Nullopt, FILE.tmp left as it is, when it does not.
+  std::optional<OutboxWriter> reopen(const std::string& relative, const WrittenSoFar& kept);
   // Removes the FILE.tmp files a killed process left in the outbox's folders (a file is
   // FILE.tmp until it is complete), but those named in `keep` (relative names, without
   // .tmp), which a later run may go on writing. Call with the run's lock held. Returns how

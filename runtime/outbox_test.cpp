@@ -195,34 +195,98 @@ TEST(Outbox, GoesOnWithTheFileAKilledProcessLeftAfterTheBytesItKept) {
   fs::remove_all(root);
   Outbox outbox(root.string());
   fs::path tmp = root / "notices" / "n.csv.tmp";
-  std::string kept = lines(0, 40000), rest = lines(40000, 70000);  // over a megabyte each side
-  Written mark;
+  std::string kept = lines(0, 40000), more = lines(40000, 50000), rest = lines(50000, 70000);  // over a megabyte each side
+  WrittenSoFar mark;
   {
-    // What a writer reports so far is on FILE.tmp already: its bytes and their digest.
+    // What a writer reports so far is on FILE.tmp already: its bytes, their digest, their
+    // XXH3 and the digest's state after their whole blocks.
     OutboxWriter file = outbox.create("notices/n.csv");
     file.append(kept);
     mark = file.written_so_far();
     EXPECT_EQ(mark.bytes, static_cast<std::int64_t>(kept.size()));
     EXPECT_EQ(mark.sha256, sha256_hex(kept));
+    EXPECT_EQ(mark.xxh3, xxh3_hex(kept));
+    ASSERT_NE(kept.size() % 64, 0u);  // (so that the bytes after the last whole block count)
+    std::optional<Sha256> resumed = Sha256::resumed(mark.sha256_state, mark.bytes - mark.bytes % 64);
+    ASSERT_TRUE(resumed);
+    resumed->update(kept.substr(kept.size() - kept.size() % 64));
+    EXPECT_EQ(resumed->hex(), mark.sha256);
     EXPECT_EQ(fs::file_size(tmp), kept.size());
   }
   // A killed process left the kept bytes and half a line past them.
   std::ofstream(tmp, std::ios::binary) << kept << "account 40000,resid";
-  EXPECT_FALSE(outbox.reopen("notices/n.csv", Written{mark.bytes, sha256_hex("other bytes")}));
-  EXPECT_FALSE(outbox.reopen("notices/n.csv", Written{mark.bytes + 100, mark.sha256}));  // past the file's end
-  EXPECT_FALSE(outbox.reopen("notices/other.csv", mark));                                // no such file
+  auto with = [&mark](auto change) {
+    WrittenSoFar m = mark;
+    change(m);
+    return m;
+  };
+  EXPECT_FALSE(outbox.reopen("notices/n.csv", with([](WrittenSoFar& m) { m.xxh3 = xxh3_hex("other bytes"); })));
+  EXPECT_FALSE(outbox.reopen("notices/n.csv", with([](WrittenSoFar& m) { m.sha256 = sha256_hex("other bytes"); })));
+  EXPECT_FALSE(outbox.reopen("notices/n.csv", with([](WrittenSoFar& m) { m.sha256_state = Sha256().state(); })));
+  EXPECT_FALSE(outbox.reopen("notices/n.csv", with([](WrittenSoFar& m) { m.sha256_state = "not a state"; })));
+  EXPECT_FALSE(outbox.reopen("notices/n.csv", with([](WrittenSoFar& m) { m.bytes += 100; })));  // past the file's end
+  EXPECT_FALSE(outbox.reopen("notices/other.csv", mark));                                        // no such file
   EXPECT_EQ(fs::file_size(tmp), kept.size() + 19);  // an unusable file is left as it was
   {
     std::optional<OutboxWriter> file = outbox.reopen("notices/n.csv", mark);
     ASSERT_TRUE(file);
     EXPECT_EQ(fs::file_size(tmp), kept.size());  // the half line is cut off
+    file->append(more);
+    // Its marks go on from the kept bytes, so a second kill can be gone on from as well.
+    mark = file->written_so_far();
+    EXPECT_EQ(mark.bytes, static_cast<std::int64_t>(kept.size() + more.size()));
+    EXPECT_EQ(mark.sha256, sha256_hex(kept + more));
+    EXPECT_EQ(mark.xxh3, xxh3_hex(kept + more));
+  }
+  std::ofstream(tmp, std::ios::binary) << kept << more;
+  {
+    std::optional<OutboxWriter> file = outbox.reopen("notices/n.csv", mark);
+    ASSERT_TRUE(file);
     file->append(rest);
     Written written = file->commit();
-    EXPECT_EQ(written.bytes, static_cast<std::int64_t>(kept.size() + rest.size()));
-    EXPECT_EQ(written.sha256, sha256_hex(kept + rest));  // the digest of the whole file
+    EXPECT_EQ(written.bytes, static_cast<std::int64_t>(kept.size() + more.size() + rest.size()));
+    EXPECT_EQ(written.sha256, sha256_hex(kept + more + rest));  // the digest of the whole file
   }
-  EXPECT_EQ(contents(root / "notices" / "n.csv"), kept + rest);
+  EXPECT_EQ(contents(root / "notices" / "n.csv"), kept + more + rest);
   EXPECT_FALSE(fs::exists(tmp));
+  fs::remove_all(root);
+}
+
+// A changed byte anywhere in the kept bytes (in their whole blocks, which the digest's state
+// stands for unread, or after them) leaves the file to be written again; a mark without the
+// state and XXH3 (schema version 2) is checked against its SHA-256.
+TEST(Outbox, KeepsNoBytesThatChangedSinceTheMark) {
+  fs::path root = fs::temp_directory_path() / ("ccaflow_outbox_changed_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  Outbox outbox(root.string());
+  fs::path tmp = root / "notices" / "n.csv.tmp";
+  std::string kept = lines(0, 30000);
+  WrittenSoFar mark;
+  {
+    OutboxWriter file = outbox.create("notices/n.csv");
+    file.append(kept);
+    mark = file.written_so_far();
+  }
+  for (std::size_t at : {std::size_t{0}, kept.size() / 2, kept.size() - kept.size() % 64 - 1, kept.size() - 1}) {
+    std::string changed = kept;
+    changed[at] = changed[at] == 'x' ? 'y' : 'x';
+    std::ofstream(tmp, std::ios::binary) << changed;
+    EXPECT_FALSE(outbox.reopen("notices/n.csv", mark)) << at;
+    EXPECT_EQ(contents(tmp), changed) << at;  // left as it was
+  }
+  WrittenSoFar older{mark.bytes, mark.sha256, "", ""};
+  std::string changed = kept;
+  changed[kept.size() / 2] = 'x';
+  std::ofstream(tmp, std::ios::binary) << changed;
+  EXPECT_FALSE(outbox.reopen("notices/n.csv", older));
+  std::ofstream(tmp, std::ios::binary) << kept;
+  {
+    std::optional<OutboxWriter> file = outbox.reopen("notices/n.csv", older);
+    ASSERT_TRUE(file);
+    file->append("last\r\n");
+    EXPECT_EQ(file->written_so_far().xxh3, xxh3_hex(kept + "last\r\n"));
+    EXPECT_EQ(file->commit().sha256, sha256_hex(kept + "last\r\n"));
+  }
   fs::remove_all(root);
 }
 

@@ -97,9 +97,11 @@ std::string damaged(const std::string& path, const std::string& detail) {
 // lines of committed effects: its first `rows` rows (those of the date's effects up to
 // account `through`) are its first `bytes` bytes, whose SHA-256 is `sha256`. Recorded with
 // the effects, so a resumed batch goes on after those rows instead of writing them again;
-// the file's bytes are checked against the hash before they are kept. `done` is the task's
-// effects then (a column since schema version 2). Removed when the file is recorded in the
-// outbox.
+// the file's bytes are checked before they are kept: against their XXH3-64 `xxh3`, the
+// digest going on from `sha256_state` (the SHA-256's state after their whole 64-byte
+// blocks), or, in a mark without those, against `sha256`. `done` is the task's effects
+// then. (`done` is a column since schema version 2, `sha256_state` and `xxh3` since 3.)
+// Removed when the file is recorded in the outbox.
 // request_files: each day's 814 of queued CCASRs and how many requests it holds, kept in
 // the transaction that sends them, so finding the files still to write reads this table
 // instead of grouping every request. Filled from the requests of a run made before it, when
@@ -132,7 +134,7 @@ constexpr const char* kLaterSchema =
     "CREATE TABLE IF NOT EXISTS import_ranges (phase INTEGER NOT NULL, read_cycle INTEGER NOT NULL, first INTEGER NOT NULL, "
     "  last INTEGER NOT NULL, PRIMARY KEY (phase, read_cycle)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS merge_marks (name TEXT PRIMARY KEY, task INTEGER NOT NULL, rows INTEGER NOT NULL, "
-    "  through INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, done INTEGER);"
+    "  through INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, done INTEGER, sha256_state TEXT, xxh3 TEXT);"
     "CREATE TABLE IF NOT EXISTS request_files (name TEXT PRIMARY KEY, rows INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS reached (task INTEGER NOT NULL, block INTEGER NOT NULL, bits BLOB NOT NULL, "
     "  PRIMARY KEY (task, block)) WITHOUT ROWID";
@@ -220,13 +222,17 @@ Store Store::open(const std::string& path, bool read_only) {
     sql::Transaction t(store.db_);
     // A run of version 1 may have been changed last by a ccaflow that kept neither table
     // (request_files, reached): both are built again from the rows they count.
-    bool older = version < kSchemaVersion || !has_table("request_files") || !has_table("reached");
+    bool rebuild = version < 2 || !has_table("request_files") || !has_table("reached");
     store.db_.exec(kLaterSchema);
-    if (older) {
-      auto marks = store.db_.prepare("SELECT count(*) FROM pragma_table_info('merge_marks') WHERE name = 'done'");
-      marks.step();
-      if (marks.integer(0) == 0) store.db_.exec("ALTER TABLE merge_marks ADD COLUMN done INTEGER");
-      store.rebuild_derived_tables();
+    if (version < kSchemaVersion || rebuild) {
+      for (const char* column : {"done INTEGER", "sha256_state TEXT", "xxh3 TEXT"}) {
+        std::string_view name(column, std::strchr(column, ' ') - column);
+        auto has = store.db_.prepare("SELECT count(*) FROM pragma_table_info('merge_marks') WHERE name = ?");
+        has.bind(1, name);
+        has.step();
+        if (has.integer(0) == 0) store.db_.exec(fmt::format("ALTER TABLE merge_marks ADD COLUMN {}", column).c_str());
+      }
+      if (rebuild) store.rebuild_derived_tables();
       store.db_.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion).c_str());
     }
     t.commit();
@@ -567,10 +573,16 @@ void Store::record_outbox(const std::string& name, std::optional<int> task, std:
 }
 
 std::optional<Store::MergeMark> Store::merge_mark(const std::string& name) {
-  auto s = db_.prepare("SELECT rows, through, bytes, sha256, done FROM merge_marks WHERE name = ?");
+  auto s = db_.prepare("SELECT rows, through, bytes, sha256, done, sha256_state, xxh3 FROM merge_marks WHERE name = ?");
   s.bind(1, name);
   if (!s.step()) return std::nullopt;
-  return MergeMark{s.integer(0), s.integer(1), s.integer(2), s.text(3), s.is_null(4) ? std::nullopt : std::optional(s.integer(4))};
+  MergeMark mark{s.integer(0), s.integer(1), s.integer(2), s.text(3), {}, {}, std::nullopt};
+  if (!s.is_null(4)) mark.done = s.integer(4);
+  if (!s.is_null(5) && !s.is_null(6)) {
+    mark.sha256_state = s.text(5);
+    mark.xxh3 = s.text(6);
+  }
+  return mark;
 }
 
 std::vector<std::string> Store::marked_merges() {
@@ -581,9 +593,12 @@ std::vector<std::string> Store::marked_merges() {
 }
 
 void Store::set_merge_mark(const std::string& name, int task, const MergeMark& mark) {
-  db_.prepare("INSERT OR REPLACE INTO merge_marks VALUES (?, ?, ?, ?, ?, ?, ?)")
-      .bind(1, name).bind(2, task).bind(3, mark.rows).bind(4, mark.through).bind(5, mark.bytes).bind(6, mark.sha256)
-      .bind(7, mark.done).run();
+  auto s = db_.prepare("INSERT OR REPLACE INTO merge_marks (name, task, rows, through, bytes, sha256, done, sha256_state, xxh3) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.bind(1, name).bind(2, task).bind(3, mark.rows).bind(4, mark.through).bind(5, mark.bytes).bind(6, mark.sha256).bind(7, mark.done);
+  if (mark.xxh3.empty()) s.bind_null(8).bind_null(9);
+  else s.bind(8, mark.sha256_state).bind(9, mark.xxh3);
+  s.run();
 }
 
 // CROSS JOIN keeps switch_dates the outer table. Without it SQLite, which has no statistics

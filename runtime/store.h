@@ -22,7 +22,7 @@ namespace ccaflow {
 // The schema this ccaflow writes. A run of an older version it reads (kOldestSchemaVersion
 // and on) is brought up to this one when opened to change; an older ccaflow refuses a run
 // of a newer version, so it never changes a table it does not know.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 inline constexpr int kOldestSchemaVersion = 1;
 
 // The database is not a ccaflow run database this program can use (exit 4).
@@ -152,6 +152,9 @@ class Store {
     std::int64_t through = 0;  // the account of the last of them
     std::int64_t bytes = 0;    // the file's first bytes, which hold them
     std::string sha256;        // of those bytes
+    // Their XXH3-64, and the SHA-256's state after their whole 64-byte blocks (see
+    // WrittenSoFar): empty for a mark of schema version 2 or older.
+    std::string sha256_state, xxh3;
     // The task's effects (of every day) when the mark was committed: while the task still
     // has that many, none was recorded after the mark, and its rows are today's effects up
     // to `through` without counting them again. None for a mark of schema version 1.

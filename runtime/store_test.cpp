@@ -257,10 +257,10 @@ TEST_F(StoreTest, TheReachedBitsAreTheTasksEffects) {
 }
 
 // A run of schema version 1, last changed by a ccaflow that kept neither the reached bits
-// nor request_files (nor a mark's `done`): read as it is, and brought up to version 2, its
-// derived tables built from the rows they count, when opened to change. An older ccaflow
-// refuses version 2 (RefusesWhatItCannotUse shows the message).
-TEST_F(StoreTest, ARunOfVersionOneIsBroughtUpToVersionTwoWhenOpenedToChange) {
+// nor request_files (nor a mark's `done`): read as it is, and brought up to this version,
+// its derived tables built from the rows they count, when opened to change. An older
+// ccaflow refuses a newer version (RefusesWhatItCannotUse shows the message).
+TEST_F(StoreTest, ARunOfVersionOneIsBroughtUpToThisVersionWhenOpenedToChange) {
   make_run();
   {
     Store store = Store::open(path_);
@@ -268,8 +268,9 @@ TEST_F(StoreTest, ARunOfVersionOneIsBroughtUpToVersionTwoWhenOpenedToChange) {
                     "(2, 7, 'ccasr', '2027-03-02');"
                     "INSERT INTO requests (account, type, effective_on, not_before, state, sent_on, file, reason) VALUES "
                     "(1, 'cancel', '2027-05-10', '2027-05-05', 'sent', '2027-05-05', 'ccasr/requests.2027-05-05.814', 'r');"
-                    "INSERT INTO merge_marks VALUES ('notices/x.csv', 1, 2, 9000, 200, 'abc', 2);"
-                    "ALTER TABLE merge_marks DROP COLUMN done;"
+                    "INSERT INTO merge_marks (name, task, rows, through, bytes, sha256) VALUES ('notices/x.csv', 1, 2, 9000, 200, 'abc');"
+                    "ALTER TABLE merge_marks DROP COLUMN done; ALTER TABLE merge_marks DROP COLUMN sha256_state;"
+                    "ALTER TABLE merge_marks DROP COLUMN xxh3;"
                     "DROP TABLE reached; DROP TABLE request_files; PRAGMA user_version = 1");
   }
   {
@@ -296,8 +297,43 @@ TEST_F(StoreTest, ARunOfVersionOneIsBroughtUpToVersionTwoWhenOpenedToChange) {
   ASSERT_TRUE(mark);
   EXPECT_EQ(mark->rows, 2);
   EXPECT_FALSE(mark->done) << "a mark of version 1 has its rows counted";
-  store.set_merge_mark("notices/x.csv", 1, Store::MergeMark{3, 9001, 300, "def", 5});
+  EXPECT_TRUE(mark->xxh3.empty() && mark->sha256_state.empty()) << "and its bytes checked by their SHA-256";
+  store.set_merge_mark("notices/x.csv", 1, Store::MergeMark{3, 9001, 300, "def", "", "", 5});
   EXPECT_EQ(store.merge_mark("notices/x.csv")->done, 5);
+}
+
+// A run of schema version 2 gains the marks' SHA-256 state and XXH3 when opened to change;
+// its marks, which have neither, are checked by their SHA-256. Nothing else is rebuilt.
+TEST_F(StoreTest, ARunOfVersionTwoGainsTheMarksFastCheck) {
+  make_run();
+  {
+    Store store = Store::open(path_);
+    store.db().exec("INSERT INTO merge_marks (name, task, rows, through, bytes, sha256, done) "
+                    "VALUES ('notices/x.csv', 1, 2, 9000, 200, 'abc', 7);"
+                    "ALTER TABLE merge_marks DROP COLUMN sha256_state; ALTER TABLE merge_marks DROP COLUMN xxh3;"
+                    "INSERT INTO reached VALUES (1, 0, x'ff'); PRAGMA user_version = 2");
+  }
+  {
+    Store store = Store::open(path_, true);
+    EXPECT_EQ(store.db().user_version(), 2) << "a read changes nothing";
+  }
+  Store store = Store::open(path_);
+  EXPECT_EQ(store.db().user_version(), kSchemaVersion);
+  std::optional<Store::MergeMark> mark = store.merge_mark("notices/x.csv");
+  ASSERT_TRUE(mark);
+  EXPECT_EQ(mark->done, 7);
+  EXPECT_EQ(mark->sha256, "abc");
+  EXPECT_TRUE(mark->xxh3.empty() && mark->sha256_state.empty());
+  AccountSet one(100);
+  store.reached(1, one);
+  EXPECT_TRUE(one.contains(7)) << "the reached bits are kept, not built again from the (missing) effects";
+  Store::MergeMark fast{3, 9001, 300, "def", std::string(64, 'a'), "0123456789abcdef", 8};
+  store.set_merge_mark("notices/x.csv", 1, fast);
+  mark = store.merge_mark("notices/x.csv");
+  EXPECT_EQ(mark->sha256_state, fast.sha256_state);
+  EXPECT_EQ(mark->xxh3, fast.xxh3);
+  store.set_merge_mark("notices/x.csv", 1, Store::MergeMark{4, 9002, 400, "ghi", "", "", 9});
+  EXPECT_TRUE(store.merge_mark("notices/x.csv")->xxh3.empty()) << "a mark without them replaces one with them whole";
 }
 
 // A commit leaves the WAL to grow to 10,000 pages; the copy made while waiting for a file

@@ -87,6 +87,9 @@ try:
     tmp = os.path.join("run.db.outbox", name + ".tmp")
     print(f"killed on {day} leaving {name}.tmp, marked at {rows} rows ({size} bytes)")
     check(os.path.getsize(os.path.join(folder, tmp)) >= size, "the unfinished file holds at least the marked bytes")
+    check(query(folder, "SELECT length(sha256_state), length(xxh3) FROM merge_marks") == [(64, 16)],
+          "the mark holds the SHA-256's state and the XXH3 of the marked bytes")
+    check(size > 128, "the marked bytes are more than two SHA-256 blocks (a byte changed in their middle is in a whole block)")
 
     def damaged(how, damage):
         copy = os.path.join(work, how.replace(" ", "_"))
@@ -120,12 +123,25 @@ try:
 
     # A mark whose task has recorded effects since (its `done` behind the task's), or one of
     # schema version 1 (no `done`), has its rows counted against today's effects: kept when
-    # they match, the file written again when they do not.
+    # they match, the file written again when they do not. A mark of schema version 2 (no
+    # SHA-256 state, no XXH3) has its bytes checked against their SHA-256 alone; a state
+    # that is not the marked bytes' own gives another digest, and keeps nothing.
+    version_2 = "UPDATE merge_marks SET sha256_state = NULL, xxh3 = NULL"
+    initial_state = "6a09e667bb67ae853c6ef372a54ff53a510e527f9b05688c1f83d9ab5be0cd19"
+
+    def flipped_version_2(copy):
+        flip(copy)
+        marked(version_2)(copy)
+
     cases = [("as it was", lambda copy: None, True), ("a byte changed", flip, False), ("cut short", cut, False),
              ("removed", gone, False), ("a mark past the effects", overstated, False),
              ("a mark of version 1", marked("UPDATE merge_marks SET done = NULL"), True),
              ("a mark before later effects", marked("UPDATE merge_marks SET done = done - 1"), True),
-             ("a mark past the effects before later ones", marked("UPDATE merge_marks SET done = done - 1, rows = rows + 1"), False)]
+             ("a mark past the effects before later ones", marked("UPDATE merge_marks SET done = done - 1, rows = rows + 1"), False),
+             ("a mark of version 2", marked(version_2), True),
+             ("a byte changed under a mark of version 2", flipped_version_2, False),
+             ("another SHA-256 state", marked(f"UPDATE merge_marks SET sha256_state = '{initial_state}'"), False),
+             ("another XXH3", marked("UPDATE merge_marks SET xxh3 = '0123456789abcdef'"), False)]
     for how, damage, keeps in cases:
         copy = damaged(how, damage)
         call(["resume", "--db", "run.db", "--as-of", day], copy)

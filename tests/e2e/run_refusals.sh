@@ -72,7 +72,7 @@ expect_in out.txt "done      business.connect.c06: 1 of 1 accounts -> ccasr/busi
 # Databases that are not runs this ccaflow can use: exit 4, and nothing is changed.
 cp run.db newer.db && sqlite3 newer.db "PRAGMA user_version = 99"
 expect_exit 4 "a newer schema" -- "$ccaflow" resume --db newer.db --as-of 2027-03-02
-expect_in err.txt "newer.db has schema version 99, and this ccaflow reads versions 1 to 2: use the ccaflow that created it (a newer one)" "schema message"
+expect_in err.txt "newer.db has schema version 99, and this ccaflow reads versions 1 to 3: use the ccaflow that created it (a newer one)" "schema message"
 expect_exit 4 "status of a newer schema" -- "$ccaflow" status --db newer.db
 printf 'this is not a database, just some text that is long enough to have a header\n%.0s' {1..20} > text.db
 cp text.db text.before
