@@ -37,7 +37,7 @@ struct RunKnobs {
   long crash_after_effects = 0;
   bool crash_before_close = false;
   long batch_size = 10000;
-  long merge_chunk = 1 << 20;  // a mail merge's bytes written (and marked) at a time
+  long merge_chunk = 1 << 18;  // a mail merge's bytes written (and marked) at a time
   static RunKnobs from_environment();
 };
 
