@@ -68,7 +68,7 @@ class OutboxWriter {
   std::int64_t bytes_ = 0;
   std::int64_t synced_ = -1;  // bytes_ when FILE.tmp was last flushed to disk
   std::int64_t written_back_ = 0;  // the bytes whose writing to disk has been started
-  static constexpr std::int64_t kWriteBack = 8 << 20;
+  static constexpr std::int64_t kWriteBack = 2 << 20;
 };
 
 // Files under a folder (created 0700; files 0600).
