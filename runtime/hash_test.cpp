@@ -56,6 +56,20 @@ TEST(Sha256, GoesOnFromTheStateAfterItsWholeBlocks) {
   EXPECT_NE(wrong->hex(), sha256_hex(text));
 }
 
+// Past half a gigabyte the bit count needs its high word (OpenSSL's Nh): a state resumed
+// there must carry it.
+TEST(Sha256, GoesOnPastHalfAGigabyte) {
+  std::string piece = sample(1 << 20);
+  constexpr std::int64_t kPieces = 513;  // 513 MiB: 2^32 + 2^23 bits
+  Sha256 whole;
+  for (std::int64_t i = 0; i < kPieces; ++i) whole.update(piece);
+  std::optional<Sha256> resumed = Sha256::resumed(whole.state(), kPieces << 20);
+  ASSERT_TRUE(resumed);
+  whole.update("the end");
+  resumed->update("the end");
+  EXPECT_EQ(resumed->hex(), whole.hex());
+}
+
 TEST(Xxh3, HashedInPiecesIsHashedWhole) {
   EXPECT_EQ(xxh3_hex(""), "2d06800538d394c2");  // XXH3-64 of nothing, seed 0
   std::string text = sample(300000);

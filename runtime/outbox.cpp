@@ -115,30 +115,34 @@ std::optional<OutboxWriter> Outbox::reopen(const std::string& relative, const Wr
   } else {
     hash.emplace();
   }
-  int fd = ::open(temporary.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  auto unusable = [fd] {
-    ::close(fd);
-    return std::nullopt;
-  };
+  // Closed on every way out (an exception too) but the one that hands it to the writer.
+  struct Descriptor {
+    int fd;
+    ~Descriptor() {
+      if (fd >= 0) ::close(fd);
+    }
+  } file{::open(temporary.c_str(), O_RDWR | O_CLOEXEC)};
+  if (file.fd < 0) return std::nullopt;
   struct stat info {};
-  if (::fstat(fd, &info) != 0 || info.st_size < kept.bytes || kept.bytes < 0) return unusable();
+  if (::fstat(file.fd, &info) != 0 || info.st_size < kept.bytes || kept.bytes < 0) return std::nullopt;
   // The bytes kept are read once: their XXH3 checks them, and goes on as the file's own.
   Xxh3 check;
   std::string buffer(kWriteChunk, '\0');
   for (std::int64_t at = 0; at < kept.bytes;) {
     auto want = static_cast<std::size_t>(std::min<std::int64_t>(kept.bytes - at, static_cast<std::int64_t>(buffer.size())));
-    ssize_t n = ::read(fd, buffer.data(), want);
+    ssize_t n = ::read(file.fd, buffer.data(), want);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return unusable();
+    if (n <= 0) return std::nullopt;
     std::string_view piece(buffer.data(), static_cast<std::size_t>(n));
     check.update(piece);
     if (at + n > blocks) hash->update(piece.substr(static_cast<std::size_t>(std::max<std::int64_t>(blocks - at, 0))));
     at += n;
   }
   bool same = (kept.xxh3.empty() || check.hex_so_far() == kept.xxh3) && hash->hex_so_far() == kept.sha256;
-  if (!same || ::ftruncate(fd, kept.bytes) != 0 || ::lseek(fd, kept.bytes, SEEK_SET) != kept.bytes) return unusable();
-  return OutboxWriter(target.string(), temporary.string(), fd, std::move(*hash), std::move(check), kept.bytes);
+  if (!same || ::ftruncate(file.fd, kept.bytes) != 0 || ::lseek(file.fd, kept.bytes, SEEK_SET) != kept.bytes) return std::nullopt;
+  std::string target_name = target.string(), temporary_name = temporary.string();
+  return OutboxWriter(std::move(target_name), std::move(temporary_name), std::exchange(file.fd, -1), std::move(*hash), std::move(check),
+                      kept.bytes);
 }
 
 int Outbox::remove_unfinished(const std::vector<std::string>& keep) {

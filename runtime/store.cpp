@@ -97,9 +97,10 @@ std::string damaged(const std::string& path, const std::string& detail) {
 // lines of committed effects: its first `rows` rows (those of the date's effects up to
 // account `through`) are its first `bytes` bytes, whose SHA-256 is `sha256`. Recorded with
 // the effects, so a resumed batch goes on after those rows instead of writing them again;
-// the file's bytes are checked before they are kept: against their XXH3-64 `xxh3`, the
-// digest going on from `sha256_state` (the SHA-256's state after their whole 64-byte
-// blocks), or, in a mark without those, against `sha256`. `done` is the task's effects
+// the file's bytes are checked before they are kept: against their XXH3-64 `xxh3`, and
+// the digest, going on from `sha256_state` (the SHA-256's state after their whole 64-byte
+// blocks) over the bytes after those blocks, against `sha256`; or, in a mark without those
+// two, all of them against `sha256`. `done` is the task's effects
 // then. (`done` is a column since schema version 2, `sha256_state` and `xxh3` since 3.)
 // Removed when the file is recorded in the outbox.
 // request_files: each day's 814 of queued CCASRs and how many requests it holds, kept in
@@ -596,7 +597,7 @@ void Store::set_merge_mark(const std::string& name, int task, const MergeMark& m
   auto s = db_.prepare("INSERT OR REPLACE INTO merge_marks (name, task, rows, through, bytes, sha256, done, sha256_state, xxh3) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, name).bind(2, task).bind(3, mark.rows).bind(4, mark.through).bind(5, mark.bytes).bind(6, mark.sha256).bind(7, mark.done);
-  if (mark.xxh3.empty()) s.bind_null(8).bind_null(9);
+  if (mark.xxh3.empty() || mark.sha256_state.empty()) s.bind_null(8).bind_null(9);  // both, or neither
   else s.bind(8, mark.sha256_state).bind(9, mark.xxh3);
   s.run();
 }

@@ -25,7 +25,7 @@ ALLOWED = {
     ("status.cpp", "FROM accounts WHERE held IS NOT NULL"): "status, on demand: the accounts held for an operator",
     ("status.cpp", "FROM requests GROUP BY type, state"): "status, on demand: the CCASRs by type and state",
     ("store.cpp", "SELECT task, account FROM effects ORDER BY task, account"):
-        "once per run, when a run of schema version 1 is brought up to version 2: the reached bits built from the effects",
+        "once per run, when a run of schema version 1 is brought up to a later one: the reached bits built from the effects",
 }
 
 # Plan lines that read a whole table of those that grow with the territory (events: a row
