@@ -100,9 +100,9 @@ std::string damaged(const std::string& path, const std::string& detail) {
 // the file's bytes are checked before they are kept: against their XXH3-64 `xxh3`, and
 // the digest, going on from `sha256_state` (the SHA-256's state after their whole 64-byte
 // blocks) over the bytes after those blocks, against `sha256`; or, in a mark without those
-// two, all of them against `sha256`. `done` is the task's effects
-// then. (`done` is a column since schema version 2, `sha256_state` and `xxh3` since 3.)
-// Removed when the file is recorded in the outbox.
+// two, all of them against `sha256`. `done` is the task's effects then. (`done` is a
+// column since schema version 2, `sha256_state` and `xxh3` since 3.) Removed when the file
+// is recorded in the outbox.
 // request_files: each day's 814 of queued CCASRs and how many requests it holds, kept in
 // the transaction that sends them, so finding the files still to write reads this table
 // instead of grouping every request. Filled from the requests of a run made before it, when
