@@ -471,8 +471,7 @@ class Executor {
       const AccountSet& sent = reached.emplace(sent_to(row));
       const AccountSet& opted_out = opted_out_by_now();
       Date read = phase.cycles.at(static_cast<std::size_t>(node.cycle - 1)).read;
-      out.reserve(imported_count(node.phase, node.cycle));
-      each_imported(node.phase, node.cycle, [&](std::int64_t account, int) {
+      each_imported(node.phase, node.cycle, out, [&](std::int64_t account, int) {
         if (!sent.contains(account) && !opted_out.contains(account)) out.push_back({account, read});
       });
       in_account_order(out);
@@ -497,8 +496,7 @@ class Executor {
     // alone) that this notice has not reached and that have not opted out.
     const AccountSet& sent = reached.emplace(sent_to(row));
     const AccountSet& opted_out = opted_out_by_now();
-    out.reserve(imported_count(node.phase, std::nullopt));
-    each_imported(node.phase, std::nullopt, [&](std::int64_t account, int cycle) {
+    each_imported(node.phase, std::nullopt, out, [&](std::int64_t account, int cycle) {
       if (sent.contains(account) || opted_out.contains(account)) return;
       if (static_cast<std::size_t>(cycle) < due_cycle.size() && due_cycle[static_cast<std::size_t>(cycle)]) out.push_back({account, as_of_});
       else skipped = true;
@@ -513,7 +511,11 @@ class Executor {
   // (import_ranges), or, for a run created without those, the phase index's entries.
   template <typename Found>
   bool any_imported(int phase, std::optional<int> cycle, bool last_first, const Found& found) {
-    std::vector<Store::CycleIds> ranges = store_.import_ranges(phase);
+    return any_imported_in(store_.import_ranges(phase), phase, cycle, last_first, found);
+  }
+  // The same, given the phase's import_ranges.
+  template <typename Found>
+  bool any_imported_in(std::vector<Store::CycleIds> ranges, int phase, std::optional<int> cycle, bool last_first, const Found& found) {
     if (!ranges.empty()) {
       if (last_first) std::reverse(ranges.begin(), ranges.end());
       for (const Store::CycleIds& r : ranges) {
@@ -533,20 +535,19 @@ class Executor {
     }
     return false;
   }
-  // How many they are (0 for a run created without import_ranges): room for a selection
-  // made once, not grown as it fills (at a million accounts, 6 MB copied and touched anew
-  // as it doubled: half the time of the selection).
-  std::size_t imported_count(int phase, std::optional<int> cycle) {
+  // Hands `each(id, read cycle)` those accounts, first to last, once `out` has room for as
+  // many more (none made for a run created without import_ranges): a selection made at
+  // once, not grown as it fills (at a million accounts, 6 MB copied and touched anew as it
+  // doubled: half the time of the selection).
+  template <typename Each>
+  void each_imported(int phase, std::optional<int> cycle, std::vector<Work>& out, const Each& each) {
+    std::vector<Store::CycleIds> ranges = store_.import_ranges(phase);
     std::size_t count = 0;
-    for (const Store::CycleIds& r : store_.import_ranges(phase)) {
+    for (const Store::CycleIds& r : ranges) {
       if (!cycle || r.cycle == *cycle) count += static_cast<std::size_t>(r.last - r.first + 1);
     }
-    return count;
-  }
-  // Hands `each(id, read cycle)` those accounts, first to last.
-  template <typename Each>
-  void each_imported(int phase, std::optional<int> cycle, const Each& each) {
-    any_imported(phase, cycle, false, [&](std::int64_t id, int c) {
+    out.reserve(out.size() + count);
+    any_imported_in(std::move(ranges), phase, cycle, false, [&](std::int64_t id, int c) {
       each(id, c);
       return false;
     });
